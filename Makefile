@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine: `make book` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+# Re-install only when what is installed has changed.
+STAMP  := $(VENV)/.installed
+BUILD_FLAGS := -W -n --keep-going
+
+.PHONY: book test serve clean lint
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# --no-deps: the package needs only numpy, and pip must never resolve torch itself.
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+serve: book
+	@echo "Serving _build/html on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(PYTHON) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+
+clean:
+	rm -rf _build

@@ -1,0 +1,32 @@
+"""Local Sphinx extension for the lossnotes book.
+
+Jupyter Book always loads sphinx-thebe.  Under Sphinx 7.4 its inline
+``const THEBE_JS_URL = ...`` script is registered again for each batch of
+documents read, so a page can carry it twice and the browser reports
+"Identifier 'THEBE_JS_URL' has already been declared".  These notes do not use
+thebe (there are no launch buttons), so its scripts are dropped from every
+page; that also keeps the page free of the off-site thebe URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+
+
+def _is_thebe(script: Any) -> bool:
+    filename = getattr(script, "filename", script) or ""
+    body = getattr(script, "attributes", {}).get("body", "") or ""
+    return "thebe" in str(filename) or "THEBE_JS_URL" in body
+
+
+def _drop_thebe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    scripts = context.get("script_files")
+    if scripts is not None:
+        context["script_files"] = [s for s in scripts if not _is_thebe(s)]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("html-page-context", _drop_thebe_scripts)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,221 @@
+"""Shared machinery: argument conversion, validation and reduction.
+
+Every loss in lossnotes goes through these helpers, so that a rule torch
+enforces (a reduction name, a broadcast, the legacy ``size_average`` /
+``reduce`` pair) is written once and refused with the same message everywhere.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+__all__ = [
+    "REDUCTIONS",
+    "apply_reduction",
+    "as_float_array",
+    "broadcast_pair",
+    "check_positive",
+    "check_reduction",
+    "check_weight_shape",
+    "legacy_reduction",
+    "reduce_backward",
+    "resolve_reduction",
+    "result_dtype",
+    "unbroadcast",
+]
+
+
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """Convert ``value`` to a floating ndarray, refusing what torch refuses.
+
+    A NumPy array keeps its dtype, which must be floating: torch refuses an
+    integer prediction ("not implemented for 'Long'"), and so do we.  A plain
+    Python number or list has no dtype of its own and becomes float64.
+    """
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"{name} must be a rectangular array: {error}") from None
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"{name} must be a floating-point array (float16, float32 or float64); "
+            f"got dtype {array.dtype}"
+        )
+    return array
+
+
+def result_dtype(*arrays: np.ndarray) -> np.dtype:
+    """Floating dtype of an elementwise result, by torch's promotion rule.
+
+    torch lets a 0-d tensor promote a dimensioned one only across categories
+    (integer to floating), never within one: ``float32[3] * float64[]`` is
+    float32 in torch but float64 in NumPy.  All arrays here are floating, so
+    the 0-d ones count only when nothing else has dimensions.
+    """
+    dimensioned = [a.dtype for a in arrays if a.ndim > 0]
+    return np.result_type(*(dimensioned or [a.dtype for a in arrays]))
+
+
+def broadcast_pair(
+    input: np.ndarray, target: np.ndarray, dtype: np.dtype | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Broadcast ``input`` and ``target`` the way torch's regression losses do.
+
+    Differing shapes that broadcast are allowed but almost always a bug
+    (a ``(N, 1)`` prediction against an ``(N,)`` target gives an ``(N, N)``
+    loss), so torch warns, and so do we, with torch's own wording.
+    """
+    if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(
+                f"input of shape {input.shape} and target of shape {target.shape} "
+                "must have the same shape or broadcast together"
+            ) from None
+        warnings.warn(
+            f"Using a target size ({_torch_size(target.shape)}) that is different to "
+            f"the input size ({_torch_size(input.shape)}). This will likely lead to "
+            "incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+    dtype = dtype if dtype is not None else result_dtype(input, target)
+    expanded_input, expanded_target = np.broadcast_arrays(input, target)
+    return expanded_input.astype(dtype, copy=False), expanded_target.astype(dtype, copy=False)
+
+
+def _torch_size(shape: tuple[int, ...]) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:
+    """Return ``reduction`` if it is one of ``allowed``, else raise."""
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction must be a string, one of {allowed}; got {reduction!r}")
+    if reduction not in allowed:
+        raise ValueError(f"reduction must be one of {allowed}; got {reduction!r}")
+    return reduction
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """Map the deprecated ``size_average`` / ``reduce`` pair to a reduction name.
+
+    Exactly as ``torch.nn._reduction.legacy_get_string``: a flag left as
+    ``None`` counts as ``True``; ``reduce=False`` wins over everything and
+    gives ``'none'``; otherwise ``size_average`` picks ``'mean'`` or ``'sum'``.
+    Warns as torch does, naming the replacement.
+    """
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        reduction = "none"
+    elif size_average:
+        reduction = "mean"
+    else:
+        reduction = "sum"
+    warnings.warn(
+        "size_average and reduce args will be deprecated, "
+        f"please use reduction='{reduction}' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return reduction
+
+
+def resolve_reduction(
+    size_average: bool | None,
+    reduce: bool | None,
+    reduction: str,
+    allowed: tuple[str, ...] = REDUCTIONS,
+) -> str:
+    """The reduction a call asks for: the legacy flags, when given, override ``reduction``."""
+    if size_average is not None or reduce is not None:
+        return legacy_reduction(size_average, reduce)
+    return check_reduction(reduction, allowed)
+
+
+def apply_reduction(loss: np.ndarray, reduction: str, denominator: Any = None) -> np.ndarray:
+    """Apply ``reduction`` to elementwise ``loss``.
+
+    ``'mean'`` divides the sum by ``denominator`` when one is given (a weight
+    sum), else by the number of elements; an empty ``loss`` gives NaN for
+    ``'mean'`` and 0 for ``'sum'``, as in torch.
+    """
+    if reduction == "none":
+        return loss
+    total = np.sum(loss)
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    count = loss.size if denominator is None else denominator
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / count, dtype=loss.dtype)
+
+
+def reduce_backward(
+    grad_output: Any,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    reduction: str,
+    denominator: Any = None,
+) -> np.ndarray:
+    """Gradient of :func:`apply_reduction` with respect to the elementwise loss.
+
+    ``grad_output`` (default ones) has the shape of the reduced loss: ``shape``
+    for ``'none'``, scalar otherwise.  The result has ``shape``.
+    """
+    if grad_output is None:
+        upstream = np.ones((), dtype=dtype)
+    else:
+        upstream = np.asarray(grad_output, dtype=dtype)
+        expected = shape if reduction == "none" else ()
+        if upstream.shape != expected:
+            raise ValueError(
+                f"grad_output must have the shape of the loss, {expected}; got {upstream.shape}"
+            )
+    if reduction == "mean":
+        count = int(np.prod(shape)) if denominator is None else denominator
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upstream = upstream / count
+    return np.broadcast_to(upstream, shape).astype(dtype, copy=False)
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes along which an argument of ``shape`` was broadcast."""
+    leading = grad.ndim - len(shape)
+    axes = tuple(range(leading)) + tuple(
+        leading + axis
+        for axis, size in enumerate(shape)
+        if size == 1 and grad.shape[leading + axis] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return np.ascontiguousarray(grad.reshape(shape))
+
+
+def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:
+    """torch's elementwise ``weight`` must have exactly the shape of ``input``."""
+    if weight.shape != input.shape:
+        raise ValueError(
+            f"weight must have the same shape as input, {input.shape}; got {weight.shape}"
+        )
+
+
+def check_positive(value: float, name: str, allow_zero: bool) -> float:
+    """Refuse a negative (or, unless ``allow_zero``, zero) scalar hyper-parameter."""
+    if not np.isscalar(value) or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        rule = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {rule}; got {value!r}")
+    return float(value)
