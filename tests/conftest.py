@@ -1,0 +1,44 @@
+"""Shared fixtures: the built book, and the list of pages the table of contents promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
+
+
+def build_book(source: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run the strict build the Makefile runs, on ``source``; return the finished process."""
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(source), "-W", "-n", "--keep-going", *extra],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        timeout=1800,
+    )
+
+
+def toc_documents() -> list[str]:
+    """Every document named in _toc.yml (root, and each part's chapters), without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    documents = [toc["root"]]
+    for part in toc.get("parts", []):
+        documents += [chapter["file"] for chapter in part["chapters"]]
+    return documents
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """The site in _build/html, built once per session (cached chapters are not re-executed)."""
+    result = build_book(ROOT)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return HTML

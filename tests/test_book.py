@@ -1,0 +1,96 @@
+"""The book builds strictly, every page exists, and a broken chapter fails the build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_book, toc_documents
+
+pytestmark = pytest.mark.book
+
+CHAPTER_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3 (ipykernel)
+  language: python
+---
+
+"""
+
+
+def test_every_page_in_the_toc_is_built(built_site: Path) -> None:
+    documents = toc_documents()
+    assert len(documents) >= 6
+    for document in documents:
+        page = built_site / f"{document}.html"
+        assert page.is_file(), f"{document} has no page"
+        assert "Traceback" not in page.read_text(), f"{document} shows a traceback"
+
+
+def test_every_chapter_is_a_clean_myst_notebook() -> None:
+    for document in toc_documents():
+        source = (ROOT / f"{document}.md").read_text()
+        assert source.startswith("---\njupytext:"), f"{document} lacks the jupytext header"
+        assert "name: python3" in source
+        assert not (ROOT / f"{document}.ipynb").exists()
+
+
+def test_chapter_titles_name_the_torch_class(built_site: Path) -> None:
+    import torch
+
+    for document in toc_documents():
+        if not document.startswith("chapters/") or "/basics/" in document:
+            continue
+        title = (ROOT / f"{document}.md").read_text().split("\n# ", 1)[1].split("\n", 1)[0]
+        assert hasattr(torch.nn, title), f"{document}: title {title!r} is not a torch.nn class"
+
+
+@pytest.fixture()
+def tiny_book(tmp_path: Path) -> Path:
+    """A two-page copy of the book's configuration, to break on purpose."""
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: Test\n    chapters:\n      - file: page\n"
+    )
+    (tmp_path / "intro.md").write_text("# Intro\n\nSee {doc}`page`.\n")
+    return tmp_path
+
+
+def _write_page(book: Path, body: str) -> None:
+    (book / "page.md").write_text(CHAPTER_HEADER + "# Page\n\n" + body)
+
+
+def test_a_failing_cell_fails_the_build_and_the_cached_rebuild(tiny_book: Path) -> None:
+    _write_page(tiny_book, "```{code-cell} ipython3\nraise RuntimeError('chapter is broken')\n```\n")
+    first = build_book(tiny_book)
+    assert first.returncode != 0
+    assert "chapter is broken" in first.stdout + first.stderr
+    # The trap: without nb_execution_raise_on_error an unchanged rebuild would now pass.
+    second = build_book(tiny_book)
+    assert second.returncode != 0
+
+
+def test_a_broken_reference_fails_the_build(tiny_book: Path) -> None:
+    _write_page(tiny_book, "See {eq}`page:nowhere` and {doc}`missing`.\n")
+    result = build_book(tiny_book)
+    assert result.returncode != 0
+    assert "page:nowhere" in result.stdout + result.stderr
+
+
+def test_an_unchanged_rebuild_executes_nothing(tiny_book: Path) -> None:
+    _write_page(tiny_book, "```{code-cell} ipython3\nprint(6 * 7)\n```\n")
+    first = build_book(tiny_book)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert "Executing" in first.stdout
+    second = build_book(tiny_book)
+    assert second.returncode == 0
+    assert "Executing" not in second.stdout, second.stdout[-3000:]
