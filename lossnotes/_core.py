@@ -200,7 +200,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     )
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return np.ascontiguousarray(grad.reshape(shape))
+    return grad.reshape(shape)
 
 
 def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:

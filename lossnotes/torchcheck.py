@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import itertools
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def torch_version() -> str:
 def _to_torch(value: Any, requires_grad: bool = False):
     import torch
 
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, np.generic)):
         tensor = torch.from_numpy(np.array(value))  # a copy: torch must not share our memory
         return tensor.requires_grad_(requires_grad) if requires_grad else tensor
     return value
@@ -102,7 +103,7 @@ def finite_difference_gradient(
 
 
 def _max_error(ours: Any, theirs: Any) -> float:
-    """Largest difference, scaled by the size of torch's value; NaN where both are NaN counts as 0."""
+    """Largest difference, relative to the size of torch's value; NaN against NaN counts as 0."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     if ours.shape != theirs.shape:
         return np.inf

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, build_book, toc_documents
 
 pytestmark = pytest.mark.book
@@ -59,7 +58,8 @@ def tiny_book(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nparts:\n  - caption: Test\n    chapters:\n      - file: page\n"
+        "format: jb-book\nroot: intro\n"
+        "parts:\n  - caption: Test\n    chapters:\n      - file: page\n"
     )
     (tmp_path / "intro.md").write_text("# Intro\n\nSee {doc}`page`.\n")
     return tmp_path
@@ -70,7 +70,9 @@ def _write_page(book: Path, body: str) -> None:
 
 
 def test_a_failing_cell_fails_the_build_and_the_cached_rebuild(tiny_book: Path) -> None:
-    _write_page(tiny_book, "```{code-cell} ipython3\nraise RuntimeError('chapter is broken')\n```\n")
+    _write_page(
+        tiny_book, "```{code-cell} ipython3\nraise RuntimeError('chapter is broken')\n```\n"
+    )
     first = build_book(tiny_book)
     assert first.returncode != 0
     assert "chapter is broken" in first.stdout + first.stderr

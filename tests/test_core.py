@@ -1,0 +1,132 @@
+"""The shared machinery in lossnotes._core: reduction, legacy flags, conversion, broadcasting."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import _reduction as torch_reduction
+
+from lossnotes import _core
+
+FLAGS = [None, True, False]
+
+
+@pytest.mark.parametrize(("size_average", "reduce"), list(itertools.product(FLAGS, FLAGS)))
+def test_legacy_flags_resolve_as_torch_does(size_average, reduce) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = _core.legacy_reduction(size_average, reduce)
+        theirs = torch_reduction.legacy_get_string(size_average, reduce)
+    assert ours == theirs
+    # Both warn with the same words.
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and messages[0] == messages[1]
+
+
+def test_legacy_flags_override_reduction_only_when_given() -> None:
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert _core.resolve_reduction(True, False, "sum") == "none"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning without legacy flags
+        assert _core.resolve_reduction(None, None, "sum") == "sum"
+
+
+@pytest.mark.parametrize("bad", ["avg", "MEAN", "", "batchmean"])
+def test_unknown_reduction_is_refused_by_name(bad) -> None:
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        _core.check_reduction(bad)
+
+
+@pytest.mark.parametrize("bad", [None, 1, True])
+def test_non_string_reduction_is_a_type_error(bad) -> None:
+    with pytest.raises(TypeError, match="reduction must be a string"):
+        _core.check_reduction(bad)
+
+
+def test_loss_specific_reductions_are_opt_in() -> None:
+    assert _core.check_reduction("batchmean", ("none", "batchmean")) == "batchmean"
+
+
+def test_apply_reduction_on_empty_and_dtype() -> None:
+    empty = np.zeros(0, dtype=np.float32)
+    assert np.isnan(_core.apply_reduction(empty, "mean"))
+    total = _core.apply_reduction(empty, "sum")
+    assert total == 0 and total.dtype == np.float32 and total.shape == ()
+    loss = np.array([1.0, 2.0, 6.0])
+    assert _core.apply_reduction(loss, "mean") == 3.0
+    assert _core.apply_reduction(loss, "mean", denominator=4.5) == 2.0
+    assert _core.apply_reduction(loss, "none") is loss
+
+
+def test_reduce_backward_shapes_and_refusal() -> None:
+    grad = _core.reduce_backward(None, (2, 3), np.dtype(np.float64), "mean")
+    assert grad.shape == (2, 3) and np.all(grad == 1 / 6)
+    with pytest.raises(ValueError, match="grad_output must have the shape of the loss"):
+        _core.reduce_backward(np.ones(3), (2, 3), np.dtype(np.float64), "none")
+
+
+def test_as_float_array_rules() -> None:
+    assert _core.as_float_array([1, 2], "input").dtype == np.float64  # plain Python numbers
+    assert _core.as_float_array(np.ones(2, np.float32), "input").dtype == np.float32
+    with pytest.raises(TypeError, match="input must be a floating-point array"):
+        _core.as_float_array(np.array([1, 2]), "input")
+    with pytest.raises(TypeError, match="target must be a floating-point array"):
+        _core.as_float_array(np.array([1 + 2j]), "target")
+    with pytest.raises(ValueError, match="input must be a rectangular array"):
+        _core.as_float_array([[1.0], [1.0, 2.0]], "input")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ((3,), ()),
+        ((), (3,)),
+        ((2, 1), (3,)),
+        ((), ()),
+    ],
+)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_result_dtype_follows_torch_promotion(first, second, dtypes) -> None:
+    a = np.zeros(first, dtype=dtypes[0])
+    b = np.zeros(second, dtype=dtypes[1])
+    expected = torch.result_type(torch.from_numpy(a), torch.from_numpy(b))
+    assert _core.result_dtype(a, b) == torch.empty(0, dtype=expected).numpy().dtype
+
+
+def test_broadcast_pair_warns_like_torch_and_refuses_mismatch() -> None:
+    with pytest.warns(UserWarning, match=r"torch.Size\(\[3\]\).*torch.Size\(\[3, 1\]\)"):
+        _core.broadcast_pair(np.zeros((3, 1)), np.zeros(3))
+    with pytest.raises(ValueError, match=r"input of shape \(3,\) and target of shape \(2,\)"):
+        _core.broadcast_pair(np.zeros(3), np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    ("grad_shape", "shape"),
+    [((4, 3), (4, 1)), ((4, 3), (3,)), ((4, 3), ()), ((2, 4, 3), (1, 4, 1))],
+)
+def test_unbroadcast_matches_autograd(grad_shape, shape) -> None:
+    grad = np.random.default_rng(0).standard_normal(grad_shape)
+    leaf = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    (leaf.expand(grad_shape) * torch.from_numpy(grad)).sum().backward()
+    assert np.allclose(_core.unbroadcast(grad, shape), leaf.grad.numpy(), rtol=1e-14)
+
+
+def test_check_positive() -> None:
+    assert _core.check_positive(0, "beta", allow_zero=True) == 0.0
+    with pytest.raises(ValueError, match="beta must be non-negative"):
+        _core.check_positive(-1.0, "beta", allow_zero=True)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        _core.check_positive(0.0, "delta", allow_zero=False)
+    with pytest.raises(TypeError, match="delta must be a real number"):
+        _core.check_positive("1", "delta", allow_zero=False)
+
+
+def test_importing_lossnotes_does_not_import_torch() -> None:
+    code = "import sys, lossnotes, lossnotes.grad; assert 'torch' not in sys.modules, 'torch'"
+    subprocess.run([sys.executable, "-c", code], check=True)

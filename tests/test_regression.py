@@ -1,0 +1,251 @@
+"""L1, MSE, Smooth L1 and Huber losses against torch, finite differences and hand-worked values."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossnotes
+from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient, torch_loss
+
+REDUCTIONS = ["none", "mean", "sum"]
+FLAGS = [None, True, False]
+# The eight combinations that give at least one legacy flag.
+LEGACY = [
+    dict(zip(("size_average", "reduce"), pair))
+    for pair in itertools.product(FLAGS, FLAGS)
+    if pair != (None, None)
+]
+
+# Every parameter of each function, as the grid it is checked over.
+GRIDS = {
+    "l1_loss": {"reduction": REDUCTIONS, "weight": [None, "weight"]},
+    "mse_loss": {"reduction": REDUCTIONS, "weight": [None, "weight"]},
+    "smooth_l1_loss": {"reduction": REDUCTIONS, "beta": [0.0, 0.3, 1.0, 2.5]},
+    "huber_loss": {"reduction": REDUCTIONS, "delta": [0.3, 1.0, 2.5], "weight": [None, "weight"]},
+}
+HAS_LEGACY_FLAGS = ["l1_loss", "mse_loss", "smooth_l1_loss"]
+SHAPES = [(), (0,), (1,), (7,), (3, 4), (2, 0, 3), (2, 3, 2, 2)]
+
+
+def _grid(name: str, weight: np.ndarray) -> dict:
+    return {
+        key: [weight if value == "weight" else value for value in values]
+        for key, values in GRIDS[name].items()
+    }
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_agrees_with_torch_over_every_parameter(name, shape) -> None:
+    rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
+    x = np.asarray(rng.standard_normal(shape) * 2)
+    y = np.asarray(rng.standard_normal(shape) * 2)
+    weight = np.asarray(rng.random(shape))
+    agreement(name, (x, y), _grid(name, weight))  # raises AssertionError on any mismatch
+
+
+@pytest.mark.parametrize("name", HAS_LEGACY_FLAGS)
+def test_legacy_flags_agree_with_torch(name) -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((2, 5, 3))
+    agreement(name, (x, y), {"size_average": FLAGS, "reduce": FLAGS})
+
+
+@pytest.mark.parametrize("name", HAS_LEGACY_FLAGS)
+@pytest.mark.parametrize("flags", LEGACY, ids=str)
+def test_legacy_flags_warn_and_override_reduction(name, flags) -> None:
+    x, y = np.random.default_rng(2).standard_normal((2, 4))
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        # 'sum' is ignored: legacy flags win, as in torch.
+        ours = getattr(lossnotes, name)(x, y, reduction="sum", **flags)
+    assert np.allclose(ours, torch_loss(name, (x, y), {"reduction": "sum", **flags}), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+@pytest.mark.parametrize(("shape_x", "shape_y"), [((4, 1), (1, 3)), ((3,), ()), ((), (2, 2))])
+def test_broadcasting_agrees_and_warns(name, shape_x, shape_y) -> None:
+    rng = np.random.default_rng(3)
+    x, y = np.asarray(rng.standard_normal(shape_x)), np.asarray(rng.standard_normal(shape_y))
+    with pytest.warns(UserWarning, match="different to the input size"):
+        getattr(lossnotes, name)(x, y)
+    agreement(name, (x, y), {"reduction": REDUCTIONS})
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_float32_agrees_and_keeps_dtype(name) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 20)).astype(np.float32)
+    y = rng.standard_normal((50, 20)).astype(np.float32)
+    for reduction in REDUCTIONS:
+        ours = getattr(lossnotes, name)(x, y, reduction=reduction)
+        theirs = torch_loss(name, (x, y), {"reduction": reduction})
+        assert ours.dtype == np.float32 and ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=2e-6, atol=1e-7)
+        grad = getattr(lossnotes.grad, name)(x, y, reduction=reduction)
+        _, their_grad = torch_gradient(name, (x, y), {"reduction": reduction})
+        assert grad.dtype == np.float32
+        np.testing.assert_allclose(grad, their_grad, rtol=2e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_mixed_dtypes_follow_torch(name) -> None:
+    # torch promotes float32 input with float64 target, except huber_loss, which keeps the input's.
+    x = np.linspace(-2, 2, 5, dtype=np.float32)
+    y = np.zeros(5)
+    ours = getattr(lossnotes, name)(x, y)
+    assert ours.dtype == torch_loss(name, (x, y)).dtype
+    assert (
+        getattr(lossnotes.grad, name)(x, y).dtype == np.float32
+    )  # a gradient has its leaf's dtype
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_integer_target_is_promoted(name) -> None:
+    x = np.array([0.5, 2.0, -1.0])
+    y = np.array([0, 2, 1])
+    assert np.allclose(getattr(lossnotes, name)(x, y), torch_loss(name, (x, y)), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_gradient_matches_finite_differences(name) -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((2, 3, 4)) * 2
+    weight = rng.random((3, 4))
+    for kwargs in itertools.product(*_grid(name, weight).values()):
+        kwargs = dict(zip(GRIDS[name], kwargs))
+        if kwargs["reduction"] == "none":
+            continue
+        loss = getattr(lossnotes, name)
+        numeric = finite_difference_gradient(lambda v: loss(v, y, **kwargs), x)  # noqa: B023
+        np.testing.assert_allclose(
+            getattr(lossnotes.grad, name)(x, y, **kwargs), numeric, rtol=1e-6, atol=1e-8
+        )
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_gradient_at_kinks_matches_autograd(name) -> None:
+    # Differences of exactly 0, +-0.3, +-1 and +-2.5: the kinks of every beta and delta in the grid.
+    y = np.zeros(7)
+    x = np.array([0.0, 0.3, -0.3, 1.0, -1.0, 2.5, -2.5])
+    agreement(name, (x, y), _grid(name, np.linspace(0.5, 2.0, 7)))
+
+
+def test_grad_output_scales_the_gradient() -> None:
+    x, y = np.array([1.0, -2.0, 3.0]), np.array([0.0, 0.0, 0.0])
+    upstream = np.array([1.0, 10.0, 100.0])
+    grad = lossnotes.grad.mse_loss(x, y, reduction="none", grad_output=upstream)
+    assert np.array_equal(grad, [2.0, -40.0, 600.0])
+    assert np.array_equal(lossnotes.grad.mse_loss(x, y, reduction="sum", grad_output=0.5), x)
+
+
+# Hand-worked values: each worked out in the chapter named, then asserted here.
+def test_l1_worked_example() -> None:  # chapters/regression/l1_loss.md
+    x, y, w = [1.0, 2.0, 3.0], [1.5, 0.0, 3.0], [1.0, 1.0, 2.0]
+    assert lossnotes.l1_loss(x, y, weight=w, reduction="sum") == 2.5
+    assert lossnotes.l1_loss(x, y, weight=w) == 0.625  # 2.5 / (1 + 1 + 2)
+    assert np.array_equal(lossnotes.grad.l1_loss(x, y, weight=w), [-0.25, 0.25, 0.0])
+
+
+def test_regression_values_by_hand() -> None:
+    d = np.array([0.0, 0.5, 3.0])
+    zero = np.zeros(3)
+    # mean of 0, 0.25, 9
+    assert np.isclose(lossnotes.mse_loss(d, zero), 9.25 / 3)
+    # beta = 1: 0, 0.5 * 0.25, 3 - 0.5
+    assert np.array_equal(lossnotes.smooth_l1_loss(d, zero, reduction="none"), [0.0, 0.125, 2.5])
+    # delta = 2: 0, 0.5 * 0.25, 2 * (3 - 1)
+    assert np.array_equal(
+        lossnotes.huber_loss(d, zero, reduction="none", delta=2.0), [0.0, 0.125, 4.0]
+    )
+    # Huber's weighted mean divides by the element count: (0 + 0.125 * 2 + 4 * 1) / 3
+    assert np.isclose(lossnotes.huber_loss(d, zero, delta=2.0, weight=[5.0, 2.0, 1.0]), 4.25 / 3)
+
+
+@pytest.mark.parametrize("delta", [0.1, 1.0, 3.0])
+def test_huber_is_delta_times_smooth_l1(delta) -> None:
+    x, y = np.random.default_rng(6).standard_normal((2, 100)) * 3
+    assert np.allclose(
+        lossnotes.huber_loss(x, y, delta=delta, reduction="none"),
+        delta * lossnotes.smooth_l1_loss(x, y, beta=delta, reduction="none"),
+        rtol=1e-14,
+    )
+
+
+def test_smooth_l1_with_beta_zero_is_l1() -> None:
+    x, y = np.random.default_rng(7).standard_normal((2, 10))
+    assert lossnotes.smooth_l1_loss(x, y, beta=0.0) == lossnotes.l1_loss(x, y)
+    assert np.array_equal(
+        lossnotes.grad.smooth_l1_loss(x, y, beta=0.0), lossnotes.grad.l1_loss(x, y)
+    )
+
+
+def test_nan_propagates_as_in_torch() -> None:
+    x, y = np.array([1.0, np.nan]), np.zeros(2)
+    for name in GRIDS:
+        assert np.isnan(getattr(lossnotes, name)(x, y)) and np.isnan(torch_loss(name, (x, y)))
+
+
+def test_extreme_values() -> None:
+    x = np.array([1e4, -1e4, 1e-300, 0.0])
+    y = np.array([-1e4, 1e4, 0.0, 1e-300])
+    for name in GRIDS:
+        agreement(name, (x, y), {"reduction": REDUCTIONS})
+
+
+# Refusals: what torch refuses, lossnotes refuses with a message naming the argument.
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_refuses_shapes_that_do_not_broadcast(name) -> None:
+    with pytest.raises(ValueError, match="input of shape .* and target of shape"):
+        getattr(lossnotes, name)(np.zeros(3), np.zeros(2))
+    with pytest.raises(RuntimeError):
+        torch_loss(name, (np.zeros(3), np.zeros(2)))
+
+
+@pytest.mark.parametrize("name", ["l1_loss", "mse_loss", "huber_loss"])
+def test_refuses_weight_of_wrong_shape(name) -> None:
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="weight must have the same shape as input"):
+        getattr(lossnotes, name)(x, x, weight=np.ones(3))
+    with pytest.raises(ValueError, match="Weights and input must have the same size"):
+        torch_loss(name, (x, x), {"weight": np.ones(3)})
+
+
+@pytest.mark.parametrize("name", list(GRIDS))
+def test_refuses_unknown_reduction_and_integer_input(name) -> None:
+    loss = getattr(lossnotes, name)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        loss(np.zeros(2), np.zeros(2), reduction="avg")
+    with pytest.raises(ValueError):
+        torch_loss(name, (np.zeros(2), np.zeros(2)), {"reduction": "avg"})
+    with pytest.raises(TypeError, match="input must be a floating-point array"):
+        loss(np.array([1, 2]), np.zeros(2))
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        torch_loss(name, (np.array([1, 2]), np.array([1, 3])))
+
+
+def test_refuses_negative_beta_and_non_positive_delta() -> None:
+    x = np.zeros(2)
+    with pytest.raises(ValueError, match="beta must be non-negative"):
+        lossnotes.smooth_l1_loss(x, x, beta=-0.5)
+    with pytest.raises(ValueError, match="beta must be non-negative"):
+        lossnotes.grad.smooth_l1_loss(x, x, beta=-0.5)
+    for delta in (0.0, -1.0):
+        with pytest.raises(ValueError, match="delta must be positive"):
+            lossnotes.huber_loss(x, x, delta=delta)
+        with pytest.raises(RuntimeError, match="non-positive values for delta"):
+            F.huber_loss(torch.zeros(2), torch.zeros(2), delta=delta)
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        F.smooth_l1_loss(torch.zeros(2), torch.zeros(2), beta=-0.5)
+
+
+def test_no_warning_for_equal_shapes() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in GRIDS:
+            getattr(lossnotes, name)(np.zeros((2, 2)), np.ones((2, 2)))
