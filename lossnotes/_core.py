@@ -159,7 +159,8 @@ def apply_reduction(loss: np.ndarray, reduction: str, denominator: Any = None) -
         return np.asarray(total, dtype=loss.dtype)
     count = loss.size if denominator is None else denominator
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / count, dtype=loss.dtype)
+        # As torch's division of two 0-d tensors: a float64 weight sum promotes a float32 total.
+        return np.asarray(total / count)
 
 
 def reduce_backward(
