@@ -213,10 +213,11 @@ def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:
 
 
 def check_positive(value: float, name: str, allow_zero: bool) -> float:
-    """Refuse a negative (or, unless ``allow_zero``, zero) scalar hyper-parameter."""
+    """Refuse a negative (or, unless ``allow_zero``, zero) scalar hyper-parameter, and NaN."""
     if not np.isscalar(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a real number; got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
+    # Written so that NaN, which fails every comparison, is refused too (as torch does).
+    if not (value > 0 or (value == 0 and allow_zero)):
         rule = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {rule}; got {value!r}")
     return float(value)
