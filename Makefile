@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: book test serve clean lint
+.PHONY: book test serve clean lint mathjax
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -17,10 +17,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# MathJax is served by the site itself, never from a CDN: `npm ci` installs the exact version
+# locked in package-lock.json into node_modules/, and _ext/offline_mathjax.py copies it into
+# _build/html/_static/mathjax/.  npm writes node_modules/.package-lock.json on every install.
+MATHJAX := node_modules/.package-lock.json
+
+$(MATHJAX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+mathjax: $(MATHJAX)
+
+book: $(STAMP) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)

@@ -1,5 +1,9 @@
 """Local Sphinx extension for the lossnotes book.
 
+It loads the book's other local extensions, each in its own module in _ext/:
+``offline_mathjax`` (MathJax served from the site), ``notebook_downloads``
+(executed chapters as .ipynb) and ``api_links`` (chapter to API reference).
+
 Jupyter Book always loads sphinx-thebe.  Under Sphinx 7.4 its inline
 ``const THEBE_JS_URL = ...`` script is registered again for each batch of
 documents read, so a page can carry it twice and the browser reports
@@ -21,12 +25,16 @@ def _is_thebe(script: Any) -> bool:
     return "thebe" in str(filename) or "THEBE_JS_URL" in body
 
 
-def _drop_thebe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def _drop_thebe_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
     scripts = context.get("script_files")
     if scripts is not None:
         context["script_files"] = [s for s in scripts if not _is_thebe(s)]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    for extension in ("offline_mathjax", "notebook_downloads", "api_links"):
+        app.setup_extension(extension)
     app.connect("html-page-context", _drop_thebe_scripts)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
