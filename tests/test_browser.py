@@ -86,11 +86,12 @@ def site_pages(html: Path) -> list[str]:
 
     Folders whose names start with an underscore hold no pages: _static has the
     theme's template fragments, _sources and _images the downloads and figures.
+    Hidden folders hold none either (a .pytest_cache rendered by an old build).
     """
     pages = []
     for path in html.rglob("*.html"):
         relative = path.relative_to(html)
-        if not any(part.startswith("_") for part in relative.parts):
+        if not any(part.startswith(("_", ".")) for part in relative.parts):
             pages.append(relative.as_posix())
     return sorted(pages)
 
