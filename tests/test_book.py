@@ -34,7 +34,9 @@ def test_every_page_in_the_toc_is_built(built_site: Path) -> None:
 
 
 def test_every_chapter_is_a_clean_myst_notebook() -> None:
-    for document in toc_documents():
+    chapters = [d for d in toc_documents() if d.startswith("chapters/")]
+    assert chapters
+    for document in chapters:
         source = (ROOT / f"{document}.md").read_text()
         assert source.startswith("---\njupytext:"), f"{document} lacks the jupytext header"
         assert "name: python3" in source
