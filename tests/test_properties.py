@@ -1,0 +1,175 @@
+"""Properties of every lossnotes function, on calls hypothesis draws (see lossspecs.py).
+
+Agreement with torch (loss, gradient for a random ``grad_output``, and warnings), and the laws of
+the reductions: 'sum' is the sum of 'none', 'mean' is the right average of 'none', permuting the
+batch permutes 'none' and changes nothing else, and the legacy ``size_average`` / ``reduce``
+flags mean what torch says they mean.  ``LOSSNOTES_HYPOTHESIS=thorough`` runs many more examples.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import _profiles  # noqa: F401  (loads the hypothesis profile)
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from lossspecs import SPECS, Call, LossSpec, assert_close, assert_near
+from torch.nn._reduction import legacy_get_string
+
+from lossnotes.torchcheck import torch_gradient
+
+every_loss = pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+
+
+def _quietly(function: Any, *args: Any, **kwargs: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def _as_tuple(gradient: Any) -> tuple[np.ndarray, ...]:
+    return gradient if isinstance(gradient, tuple) else (gradient,)
+
+
+def _messages(caught: list[warnings.WarningMessage]) -> list[str]:
+    return sorted(f"{w.category.__name__}: {w.message}" for w in caught)
+
+
+def _torch_loss_and_warnings(spec: LossSpec, call: Call, options: dict[str, Any]):
+    def tensor(value: Any) -> Any:
+        return torch.from_numpy(value.copy()) if isinstance(value, np.ndarray) else value
+
+    kwargs = {key: tensor(value) for key, value in {**call.kwargs, **options}.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loss = getattr(F, spec.name)(*map(tensor, call.args), **kwargs)
+    return loss.numpy(), _messages(caught)
+
+
+def _grad_output(data: st.DataObject, loss: np.ndarray) -> np.ndarray:
+    seed = data.draw(st.integers(0, 2**32 - 1), label="grad_output seed")
+    drawn = np.random.default_rng(seed).standard_normal(loss.shape)
+    return np.asarray(drawn, dtype=loss.dtype)
+
+
+def _none_and(spec: LossSpec, call: Call, reduction: str) -> tuple[np.ndarray, np.ndarray]:
+    none = _quietly(spec.loss, *call.args, **call.kwargs, reduction="none")
+    reduced = _quietly(spec.loss, *call.args, **call.kwargs, reduction=reduction)
+    return none, reduced
+
+
+@every_loss
+@given(data=st.data())
+def test_loss_gradient_and_warnings_agree_with_torch(spec: LossSpec, data: st.DataObject) -> None:
+    call = data.draw(spec.calls(), label="call")
+    options = data.draw(spec.reduction_options(), label="options")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = spec.loss(*call.args, **call.kwargs, **options)
+    theirs, their_warnings = _torch_loss_and_warnings(spec, call, options)
+    elementwise = spec.pointwise and theirs.ndim > 0
+    precision = call.precision(theirs)
+    assert_close(ours, theirs, "loss", elementwise, precision)
+    assert _messages(caught) == their_warnings
+
+    upstream = _grad_output(data, theirs)
+    differentiable = spec.torch_differentiable(call)
+    if differentiable is not None:  # a known refusal of torch's backward: still there?
+        with pytest.raises(RuntimeError, match="Found dtype"):
+            torch_gradient(spec.name, call.args, {**call.kwargs, **options}, spec.wrt, upstream)
+        call = differentiable
+    _, their_gradient = torch_gradient(
+        spec.name, call.args, {**call.kwargs, **options}, spec.wrt, upstream
+    )
+    our_gradient = _quietly(spec.grad, *call.args, **call.kwargs, **options, grad_output=upstream)
+    for position, ours_, theirs_ in zip(spec.wrt, *map(_as_tuple, (our_gradient, their_gradient))):
+        assert_close(ours_, theirs_, f"gradient with respect to argument {position}",
+                     precision=precision)
+
+
+@every_loss
+@given(data=st.data())
+def test_sum_is_the_sum_of_none(spec: LossSpec, data: st.DataObject) -> None:
+    call = data.draw(spec.calls(), label="call")
+    none, total = _none_and(spec, call, "sum")
+    terms = none.astype(np.float64)
+    assert_near(total, terms.sum(), np.abs(terms).sum(), call.precision(none), "'sum'")
+
+
+@every_loss
+@given(data=st.data())
+def test_mean_is_the_right_average_of_none(spec: LossSpec, data: st.DataObject) -> None:
+    call = data.draw(spec.calls(), label="call")
+    none, mean = _none_and(spec, call, "mean")
+    expected = spec.mean_of_none(none, call)
+    scale = abs(spec.mean_of_none(np.abs(none), call))
+    assert_near(mean, expected, scale, call.precision(none), "'mean'")
+
+
+@every_loss
+@given(data=st.data())
+def test_permuting_the_batch_permutes_none_and_changes_nothing_else(
+    spec: LossSpec, data: st.DataObject
+) -> None:
+    call = data.draw(spec.calls(), label="call")
+    assume(call.output_batch_axis is not None and call.batch_size() > 1)
+    order = np.array(data.draw(st.permutations(range(call.batch_size())), label="order"))
+    permuted = call.permuted(order)
+    reduction = data.draw(st.sampled_from(spec.reductions), label="reduction")
+
+    loss = _quietly(spec.loss, *call.args, **call.kwargs, reduction=reduction)
+    permuted_loss = _quietly(spec.loss, *permuted.args, **permuted.kwargs, reduction=reduction)
+    if reduction == "none":
+        loss = np.take(loss, order, axis=call.output_batch_axis)
+    precision = call.precision(loss)
+    assert_close(permuted_loss, loss, "loss", reduction == "none", precision)
+
+    upstream = _grad_output(data, loss)
+    gradient = _quietly(spec.grad, *call.args, **call.kwargs, reduction=reduction,
+                        grad_output=upstream)
+    if reduction == "none":  # the upstream gradient follows its loss element
+        upstream = np.take(upstream, order, axis=call.output_batch_axis)
+    permuted_gradient = _quietly(spec.grad, *permuted.args, **permuted.kwargs,
+                                 reduction=reduction, grad_output=upstream)
+    for position, ours, original in zip(
+        spec.wrt, *map(_as_tuple, (permuted_gradient, gradient))
+    ):
+        axis = call.batch_axes.get(position)
+        if axis is not None and original.shape[axis] == len(order):
+            original = np.take(original, order, axis=axis)
+        assert_close(ours, original, f"gradient with respect to argument {position}",
+                     precision=precision)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.legacy], ids=lambda spec: spec.name)
+@given(data=st.data())
+def test_legacy_flags_mean_what_torch_says(spec: LossSpec, data: st.DataObject) -> None:
+    call = data.draw(spec.calls(), label="call")
+    flags = {
+        "size_average": data.draw(st.sampled_from((None, True, False)), label="size_average"),
+        "reduce": data.draw(st.sampled_from((None, True, False)), label="reduce"),
+    }
+    assume(flags != {"size_average": None, "reduce": None})
+    # The flags override reduction, whatever it says.
+    reduction = data.draw(st.sampled_from(spec.reductions), label="reduction (overridden)")
+    meant = legacy_get_string(**flags, emit_warning=False)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flagged = spec.loss(*call.args, **call.kwargs, **flags, reduction=reduction)
+    assert f"please use reduction='{meant}' instead" in " ".join(map(str, _messages(caught)))
+    plain = _quietly(spec.loss, *call.args, **call.kwargs, reduction=meant)
+    np.testing.assert_array_equal(flagged, plain)
+
+    upstream = _grad_output(data, plain)
+    flagged_gradient = _quietly(spec.grad, *call.args, **call.kwargs, **flags,
+                                reduction=reduction, grad_output=upstream)
+    plain_gradient = _quietly(spec.grad, *call.args, **call.kwargs, reduction=meant,
+                              grad_output=upstream)
+    for flagged_, plain_ in zip(*map(_as_tuple, (flagged_gradient, plain_gradient))):
+        np.testing.assert_array_equal(flagged_, plain_)
