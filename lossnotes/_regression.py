@@ -25,13 +25,16 @@ from ._core import (
 
 __all__ = ["huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
 
+# A function of the difference d = input - target, element by element.  It may overwrite d:
+# the forward and backward paths make d for it, and at millions of elements every temporary
+# NumPy allocates costs about as much as the arithmetic.
 Pointwise = Callable[[np.ndarray], np.ndarray]
 
 
 def _prepare(input: Any, target: Any, weight: Any, keep_input_dtype: bool):
     input = as_float_array(input, "input")
     target = np.asarray(target)
-    if target.dtype.kind in "biu":  # torch promotes an integer target to the input's dtype
+    if target.dtype.kind in "iu":  # torch promotes an integer target to the input's dtype
         target = target.astype(input.dtype)
     target = as_float_array(target, "target")
     dtype = input.dtype if keep_input_dtype else None
@@ -39,7 +42,7 @@ def _prepare(input: Any, target: Any, weight: Any, keep_input_dtype: bool):
     if weight is not None:
         weight = as_float_array(weight, "weight")
         check_weight_shape(weight, input)
-    return input, expanded_input - expanded_target, weight
+    return input, np.asarray(expanded_input - expanded_target), weight
 
 
 def _forward(
@@ -94,8 +97,9 @@ def _absolute(diff: np.ndarray) -> np.ndarray:
 
 
 def _sign(diff: np.ndarray) -> np.ndarray:
-    # The subgradient torch uses at a kink: sign(0) = 0.
-    return np.sign(diff)
+    # The subgradient torch uses at a kink: sign(0) = 0; and torch's sign(NaN) is 0 too,
+    # where np.sign gives NaN.
+    return (diff > 0).astype(diff.dtype) - (diff < 0)
 
 
 def _square(diff: np.ndarray) -> np.ndarray:
@@ -113,13 +117,22 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
         return _absolute, _sign
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
-        absolute = np.abs(diff)
-        return np.where(absolute < beta, 0.5 * diff * diff / beta, absolute - 0.5 * beta)
+        # The line |d| - beta/2 touches the parabola d^2 / (2 beta) at |d| = beta and lies
+        # below it everywhere else, so the loss is the larger of the line and of the parabola
+        # stopped at beta.  Same as np.where(|d| < beta, parabola, line), which branches per
+        # element and is several times slower on data that straddle beta.
+        line = np.abs(diff, out=diff)
+        capped = np.clip(line, 0, beta)  # min(|d|, beta); np.clip is the faster here
+        parabola = 0.5 * capped
+        parabola *= capped
+        parabola /= beta
+        line -= 0.5 * beta
+        return np.maximum(parabola, line, out=line)
 
     def derivative(diff: np.ndarray) -> np.ndarray:
-        # Inside the band the slope is diff / beta; outside it is sign(diff).
-        # The two agree at |diff| = beta, so the kink needs no convention.
-        return np.where(np.abs(diff) < beta, diff / beta, np.sign(diff))
+        # Inside the band the slope is diff / beta; outside it is sign(diff):
+        # the slope of the quadratic, capped at +-1.
+        return np.clip(diff, -beta, beta) / beta
 
     return pointwise, derivative
 
@@ -128,8 +141,14 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
     """Pointwise Huber loss and its derivative for a given ``delta``."""
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
-        absolute = np.abs(diff)
-        return np.where(absolute < delta, 0.5 * diff * diff, delta * (absolute - 0.5 * delta))
+        # With q = min(|d|, delta), q (|d| - q/2) is d^2/2 inside the band and
+        # delta (|d| - delta/2) outside, with the same rounding as each piece; unlike
+        # np.where, it does not branch per element (several times slower on random data).
+        loss = np.abs(diff, out=diff)
+        capped = np.clip(loss, 0, delta)  # min(|d|, delta); np.clip is the faster here
+        loss -= 0.5 * capped
+        loss *= capped
+        return loss
 
     def derivative(diff: np.ndarray) -> np.ndarray:
         # Same as delta * smooth_l1'(diff): the slope of the quadratic, capped at +-delta.
