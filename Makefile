@@ -28,6 +28,8 @@ $(MATHJAX): package.json package-lock.json
 mathjax: $(MATHJAX)
 
 book: $(STAMP) $(MATHJAX)
+	# Execute the changed chapters in parallel into the cache the build reads (tools/preexecute.py).
+	$(PYTHON) tools/preexecute.py .
 	$(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
 test: $(STAMP) $(MATHJAX)

@@ -1,0 +1,180 @@
+"""Execute the book's changed notebooks in parallel, into the cache `jupyter-book build` reads.
+
+Jupyter Book 1 executes notebooks one after another, and each chapter's time is mostly its
+kernel importing torch, so on a machine with several cores most of them wait.  With
+``execute_notebooks: cache``, myst-nb first looks a notebook up in the jupyter-cache database
+(``_build/.jupyter_cache``) and executes it only when it is not there.  This script fills that
+cache first, running the notebooks that are not cached on all cores; the build that follows
+finds every chapter and executes nothing.
+
+The cached notebook is exactly the one myst-nb looks up, because it is produced the way myst-nb
+produces it: each MyST chapter is read by myst-nb's own reader with the book's MyST extensions,
+executed by the jupyter-cache function myst-nb calls (``single_nb_execution``, in the chapter's
+folder, with the book's timeout), and stored with ``cache_notebook_bundle``; the lookup key is
+jupyter-cache's hash of the code cells and the kernelspec.  (Jupyter-cache's own
+``local-parallel`` executor does the same, but reads MyST files without the book's extensions.)
+
+Usage: ``python tools/preexecute.py [BOOK]`` (default: the current directory).  When nothing
+changed it only hashes the chapters.  If a chapter raises, its traceback is printed and the
+exit status is 1, after the other chapters have run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import nbformat
+import yaml
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+from myst_parser.config.main import MdParserConfig
+
+# Jupyter Book's defaults (jupyter_book/default_config.yml) where _config.yml says nothing.
+DEFAULT_EXTENSIONS = ["colon_fence", "dollarmath", "linkify", "substitution", "tasklist"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    cache: Path
+    timeout: int | None
+    allow_errors: bool
+    exclude: list[str]
+    extensions: list[str]
+
+
+def read_settings(book: Path) -> Settings:
+    """The execution settings of ``book/_config.yml``, with ``sphinx: config:`` winning, as in
+    Jupyter Book."""
+    config = yaml.safe_load((book / "_config.yml").read_text()) or {}
+    execute = config.get("execute") or {}
+    sphinx = (config.get("sphinx") or {}).get("config") or {}
+
+    def setting(sphinx_key: str, execute_key: str, default: Any) -> Any:
+        return sphinx.get(sphinx_key, execute.get(execute_key, default))
+
+    cache = setting("nb_execution_cache_path", "cache", "") or "_build/.jupyter_cache"
+    extensions = sphinx.get(
+        "myst_enable_extensions",
+        (config.get("parse") or {}).get("myst_enable_extensions", DEFAULT_EXTENSIONS),
+    )
+    return Settings(
+        mode=str(setting("nb_execution_mode", "execute_notebooks", "auto")),
+        cache=book / cache,
+        timeout=setting("nb_execution_timeout", "timeout", 30),
+        allow_errors=bool(setting("nb_execution_allow_errors", "allow_errors", False)),
+        exclude=list(setting("nb_execution_excludepatterns", "exclude_patterns", []) or []),
+        extensions=list(extensions or []),
+    )
+
+
+def toc_files(book: Path) -> list[Path]:
+    """The source file of every document in ``_toc.yml``, in order."""
+    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if isinstance(node.get(key), str):
+                    names.append(node[key])
+            for value in node.values():
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    files = []
+    for name in names:
+        candidates = [book / name] + [book / f"{name}{suffix}" for suffix in (".md", ".ipynb")]
+        files += [path for path in candidates if path.is_file()][:1]
+    return files
+
+
+def read_notebook(path: Path, md_config: MdParserConfig) -> nbformat.NotebookNode | None:
+    """The notebook myst-nb makes of ``path``, or None for a page that is not a notebook."""
+    if path.suffix == ".ipynb":
+        return nbformat.reads(path.read_text(encoding="utf8"), as_version=nbformat.NO_CONVERT)
+    text = path.read_text(encoding="utf8")
+    if not is_myst_markdown_notebook(text):
+        return None
+    return read_myst_markdown_notebook(text, config=md_config, add_source_map=True, path=str(path))
+
+
+def execute(path: Path, notebook: nbformat.NotebookNode, settings: Settings) -> tuple[Any, ...]:
+    """Run in a worker process: execute ``notebook`` as myst-nb would, in its folder."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    result = single_nb_execution(
+        notebook,
+        cwd=str(path.parent),
+        timeout=settings.timeout,
+        allow_errors=settings.allow_errors,
+        meta_override=True,
+    )
+    return result.nb, result.time, result.exc_string if result.err is not None else None
+
+
+def main(argv: list[str]) -> int:
+    book = Path(argv[0] if argv else ".").resolve()
+    settings = read_settings(book)
+    if settings.mode != "cache":
+        return 0  # myst-nb executes (or not) by itself; there is no cache to fill
+    md_config = MdParserConfig(enable_extensions=set(settings.extensions))
+    cache = get_cache(settings.cache)
+    last_seconds = {
+        record.uri: record.data.get("execution_seconds") or 0.0
+        for record in cache.list_cache_records()
+    }
+
+    pending: list[tuple[Path, nbformat.NotebookNode]] = []
+    for path in toc_files(book):
+        if any(PurePosixPath(path.as_posix()).match(p) for p in settings.exclude):
+            continue
+        notebook = read_notebook(path, md_config)
+        if notebook is None:
+            continue
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            pending.append((path, notebook))
+    if not pending:
+        return 0
+
+    # Longest first (by the last run of the same file), so that no long chapter starts last.
+    pending.sort(key=lambda item: -last_seconds.get(str(item[0]), 0.0))
+    workers = min(len(pending), os.cpu_count() or 1)
+    print(f"preexecute: executing {len(pending)} notebook(s) on {workers} processes", flush=True)
+    start = time.perf_counter()
+    failed = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(execute, path, nb, settings): path for path, nb in pending}
+        for future in as_completed(futures):
+            path = futures[future]
+            name = path.relative_to(book)
+            executed, seconds, traceback = future.result()
+            if traceback is not None:
+                failed.append(name)
+                print(f"preexecute: {name} failed:\n{traceback}", file=sys.stderr, flush=True)
+                continue
+            bundle = CacheBundleIn(executed, str(path), data={"execution_seconds": seconds})
+            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+            print(f"preexecute: {name} in {seconds:.1f} s", flush=True)
+    print(f"preexecute: done in {time.perf_counter() - start:.1f} s", flush=True)
+    if failed:
+        print(f"preexecute: failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
