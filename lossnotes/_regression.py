@@ -122,9 +122,9 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
         # stopped at beta.  Same as np.where(|d| < beta, parabola, line), which branches per
         # element and is several times slower on data that straddle beta.
         line = np.abs(diff, out=diff)
-        capped = np.clip(line, 0, beta)  # min(|d|, beta); np.clip is the faster here
-        parabola = 0.5 * capped
-        parabola *= capped
+        parabola = np.clip(line, 0, beta)  # min(|d|, beta); np.clip is the faster here
+        parabola *= parabola
+        parabola *= 0.5
         parabola /= beta
         line -= 0.5 * beta
         return np.maximum(parabola, line, out=line)
@@ -144,10 +144,13 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
         # With q = min(|d|, delta), q (|d| - q/2) is d^2/2 inside the band and
         # delta (|d| - delta/2) outside, with the same rounding as each piece; unlike
         # np.where, it does not branch per element (several times slower on random data).
+        # Computed as 2 h (|d| - h) with h = q/2, in place: no temporary but h.
         loss = np.abs(diff, out=diff)
-        capped = np.clip(loss, 0, delta)  # min(|d|, delta); np.clip is the faster here
-        loss -= 0.5 * capped
-        loss *= capped
+        half = np.clip(loss, 0, delta)  # min(|d|, delta); np.clip is the faster here
+        half *= 0.5
+        loss -= half
+        loss *= half
+        loss *= 2
         return loss
 
     def derivative(diff: np.ndarray) -> np.ndarray:
