@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +39,35 @@ parse:
 """
 
 
-def _preexecute(book: Path) -> subprocess.CompletedProcess:
+def _preexecute(book: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "tools" / "preexecute.py"), str(book)],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, **env},
     )
+
+
+def _cached_outputs(book: Path) -> dict[str, list]:
+    from jupyter_cache import get_cache
+
+    cache = get_cache(book / "_build" / ".jupyter_cache")
+    outputs = {}
+    for record in cache.list_cache_records():
+        notebook = cache.get_cache_bundle(record.pk).nb
+        outputs[Path(record.uri).name] = [
+            [_run_independent(output) for output in cell.outputs]
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+        ]
+    return dict(sorted(outputs.items()))
+
+
+def _run_independent(output: dict) -> str:
+    """An output without what changes from run to run: counts, process ids in file names."""
+    kept = {k: v for k, v in output.items() if k != "execution_count"}
+    return re.sub(r"ipykernel_\d+", "ipykernel_PID", json.dumps(kept, sort_keys=True))
 
 
 @pytest.fixture()
@@ -91,3 +117,49 @@ def test_a_failing_chapter_fails_with_its_traceback(book: Path) -> None:
     assert "RuntimeError" in result.stderr and "chapter is broken" in result.stderr
     # The chapter that works is cached all the same.
     assert "one.md in" in result.stdout
+
+
+# What a chapter could notice of the kernel it runs in (nothing that changes from run to run).
+PROBE = """
+import os, sys, warnings
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+print(__name__, os.path.basename(os.getcwd()), sys.path[:2], matplotlib.get_backend())
+print(sorted(k for k in os.environ if k.startswith(("JPY_", "MPL", "OMP"))))
+print(torch.get_default_dtype(), torch.get_num_threads(), np.random.default_rng(1).random())
+warnings.warn("careful")
+plt.plot([1, 2, 3]);
+"""
+# What must differ from kernel to kernel, as it does between fresh interpreters.
+SEEDS = """
+import random, numpy, torch
+print(torch.initial_seed(), numpy.random.random(), random.random())
+"""
+
+
+def _probe_book(book: Path) -> None:
+    for name in ("one", "two"):
+        (book / f"{name}.md").write_text(
+            HEADER + f"# {name}\n\n```{{code-cell}} ipython3\n{PROBE}```\n\n"
+            f"```{{code-cell}} ipython3\n# {name}{SEEDS}```\n"  # notebooks differ: cached apart
+        )
+
+
+def test_a_forked_kernel_gives_what_a_fresh_one_gives(book: Path, tmp_path_factory) -> None:
+    _probe_book(book)
+    fresh_book = tmp_path_factory.mktemp("fresh") / book.name  # the probe prints the folder
+    shutil.copytree(book, fresh_book)
+    warm = _preexecute(book)
+    fresh = _preexecute(fresh_book, LOSSNOTES_FRESH_KERNELS="1")
+    assert warm.returncode == 0 and fresh.returncode == 0, warm.stderr + fresh.stderr
+    warm_outputs, fresh_outputs = _cached_outputs(book), _cached_outputs(fresh_book)
+    for outputs in (warm_outputs, fresh_outputs):
+        probe = str(outputs["two.md"][0])
+        assert "careful" in probe and "image/png" in probe
+        # The seeds cell: one stream of its own in each kernel.
+        assert outputs["one.md"][1] != outputs["two.md"][1]
+    assert [cells[0] for cells in warm_outputs.values()] == [
+        cells[0] for cells in fresh_outputs.values()
+    ]

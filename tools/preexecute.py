@@ -21,6 +21,7 @@ exit status is 1, after the other chapters have run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -30,11 +31,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import nbformat
+import warmkernel
 import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 from myst_parser.config.main import MdParserConfig
+
+# What the chapters import that takes long to import: imported once, before the kernels fork.
+PRELOAD = (
+    "numpy", "matplotlib.pyplot", "torch", "IPython.display", "myst_nb", "lossnotes.torchcheck"
+)
 
 # Jupyter Book's defaults (jupyter_book/default_config.yml) where _config.yml says nothing.
 DEFAULT_EXTENSIONS = ["colon_fence", "dollarmath", "linkify", "substitution", "tasklist"]
@@ -111,16 +118,20 @@ def read_notebook(path: Path, md_config: MdParserConfig) -> nbformat.NotebookNod
 
 
 def execute(path: Path, notebook: nbformat.NotebookNode, settings: Settings) -> tuple[Any, ...]:
-    """Run in a worker process: execute ``notebook`` as myst-nb would, in its folder."""
+    """Run in a worker process: execute ``notebook`` as myst-nb would, in its folder, in a
+    kernel forked from this process (see warmkernel.py) unless LOSSNOTES_FRESH_KERNELS is set."""
     from jupyter_cache.executors.utils import single_nb_execution
 
-    result = single_nb_execution(
-        notebook,
-        cwd=str(path.parent),
-        timeout=settings.timeout,
-        allow_errors=settings.allow_errors,
-        meta_override=True,
-    )
+    fresh = bool(os.environ.get("LOSSNOTES_FRESH_KERNELS"))
+    with contextlib.nullcontext() if fresh else warmkernel.seed():
+        result = single_nb_execution(
+            notebook,
+            cwd=str(path.parent),
+            timeout=settings.timeout,
+            allow_errors=settings.allow_errors,
+            meta_override=True,
+            **({} if fresh else {"kernel_manager_class": warmkernel.KernelManager}),
+        )
     return result.nb, result.time, result.exc_string if result.err is not None else None
 
 
@@ -150,6 +161,9 @@ def main(argv: list[str]) -> int:
     if not pending:
         return 0
 
+    if not os.environ.get("LOSSNOTES_FRESH_KERNELS"):
+        # Once here, rather than in every chapter's kernel: the workers and their kernels fork.
+        warmkernel.preload(PRELOAD)
     # Longest first (by the last run of the same file), so that no long chapter starts last.
     pending.sort(key=lambda item: -last_seconds.get(str(item[0]), 0.0))
     workers = min(len(pending), os.cpu_count() or 1)

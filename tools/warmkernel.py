@@ -1,0 +1,190 @@
+"""Jupyter kernels forked from a process that has already imported the heavy modules.
+
+Every chapter of the book runs in a kernel of its own, and a fresh kernel spends most of a
+chapter's time importing torch, NumPy and matplotlib.  A kernel forked from a process that has
+imported them starts with them in ``sys.modules``, so that each chapter pays only for its own
+computation; the chapter still gets a kernel of its own, with its own state.
+
+The kernel is otherwise the one ``python -m ipykernel_launcher -f <connection file>`` starts:
+the same ``IPKernelApp``, started in the chapter's folder with the environment jupyter_client
+prepared, and ``MPLBACKEND`` set before matplotlib loads as ipykernel sets it at start-up.
+
+Use, in a process that executes one notebook at a time::
+
+    warmkernel.preload(["numpy", "torch", "matplotlib.pyplot"])
+    with warmkernel.seed():
+        single_nb_execution(notebook, ..., kernel_manager_class=warmkernel.KernelManager)
+
+The seed is forked before the notebook client starts its event loop, and waits on a pipe for
+the command and environment it is to run the kernel with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+# ipykernel sets this at start-up unless it is set; matplotlib reads it when it is imported.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def preload(modules: Iterable[str]) -> None:
+    """Import ``modules`` (and the kernel's own machinery) into this process, for forking."""
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    importlib.import_module("ipykernel.kernelapp")
+    for module in modules:
+        importlib.import_module(module)
+
+
+class _Seed:
+    """A forked child that waits for the command of the kernel it is to become."""
+
+    def __init__(self) -> None:
+        read, self.write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            os.close(self.write)
+            os.setsid()  # a session of its own, as jupyter_client starts a kernel
+            with os.fdopen(read) as pipe:
+                request = pipe.read()
+            if not request:  # the notebook never asked for its kernel
+                os._exit(0)
+            _become_kernel(json.loads(request))
+        os.close(read)
+
+    def launch(self, cmd: list[str], env: dict[str, str], cwd: str) -> None:
+        with os.fdopen(self.write, "w") as pipe:
+            pipe.write(json.dumps({"cmd": cmd, "env": env, "cwd": cwd}))
+        self.write = -1
+
+    def discard(self) -> None:
+        if self.write >= 0:  # never launched: closing the pipe makes the child exit
+            os.close(self.write)
+            self.write = -1
+            os.waitpid(self.pid, 0)
+
+
+def _become_kernel(request: dict[str, Any]) -> None:
+    """In the seed: run the kernel ``python -m ipykernel_launcher <args>`` would run."""
+    import asyncio
+
+    try:
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with open(os.devnull) as devnull:  # jupyter_client gives a kernel a closed stdin
+            os.dup2(devnull.fileno(), 0)
+        _reseed()
+        asyncio.set_event_loop(None)  # the parent's loop, if any, is not the kernel's
+        args = request["cmd"][request["cmd"].index("ipykernel_launcher") + 1 :]
+        # As ipykernel_launcher: no script folder on sys.path; IPython puts '' (the cwd) first.
+        sys.path[:] = [p for p in sys.path if p and p != os.path.dirname(__file__)]
+        sys.argv = ["ipykernel_launcher", *args]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance(argv=args)
+    except BaseException:  # noqa: BLE001 - report, then leave without the parent's cleanup
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def _reseed() -> None:
+    """Seed from the OS what an interpreter seeds from the OS when it imports it, so that
+    forked kernels do not share random streams."""
+    import random
+
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    if "torch" in sys.modules:
+        sys.modules["torch"].seed()
+
+
+class _ForkedProcess:
+    """What LocalProvisioner needs of a Popen, for a child we forked."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+_seed: _Seed | None = None
+
+
+@contextlib.contextmanager
+def seed() -> Iterator[None]:
+    """Fork the next kernel now, outside any event loop; the notebook client started inside
+    the ``with`` block gets it."""
+    global _seed
+    _seed = _Seed()
+    try:
+        yield
+    finally:
+        _seed.discard()
+        _seed = None
+
+
+class Provisioner(LocalProvisioner):
+    """LocalProvisioner, but the kernel process is the seed rather than a new interpreter."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        if _seed is None or "ipykernel_launcher" not in cmd:
+            return await super().launch_kernel(cmd, **kwargs)
+        env = dict(kwargs.get("env", os.environ))
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel sets it
+        _seed.launch(cmd, env, str(kwargs.get("cwd", os.getcwd())))
+        self.process = _ForkedProcess(_seed.pid)
+        self.pid = self.pgid = _seed.pid
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info
+
+
+class KernelManager(AsyncKernelManager):
+    """AsyncKernelManager with the :class:`Provisioner`; pass as ``kernel_manager_class``."""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+        if self.provisioner is None:
+            self.provisioner = Provisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await super()._async_pre_start_kernel(**kw)
