@@ -5,7 +5,7 @@ prints the time of the forward pass and of the gradient in lossnotes and in torc
 ratio.  The gradient is one call of ``lossnotes.grad.<name>`` against torch's forward plus
 ``torch.autograd.grad``: what each needs to get the gradient from the inputs.
 
-The book's Performance page imports :func:`run` and :func:`markdown_table` from here, at a
+The book's Performance page imports :func:`run` and :func:`html_table` from here, at a
 smaller scale, so that the script and the page measure the same thing.  A new loss adds its
 :class:`Case` to :data:`CASES`.
 """
@@ -20,6 +20,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
+import html  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -182,10 +183,18 @@ def text_table(results: list[Result]) -> str:
     return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines)
 
 
-def markdown_table(results: list[Result]) -> str:
+def html_table(results: list[Result]) -> str:
+    """The table for a notebook (myst-nb renders Markdown output without tables)."""
     header, body = rows(results)
-    lines = [header, ["---"] * len(header), *body]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    lines = [
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in line) + "</tr>"
+        for line in body
+    ]
+    return (
+        f'<table class="table benchmark"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(lines)}</tbody></table>"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,6 +108,9 @@ class LossSpec:
     # Where torch's backward refuses a call its forward accepts (a torch bug): the equivalent
     # call torch can differentiate, or None for calls it handles.
     torch_differentiable: Callable[[Call], Call | None] = lambda call: None
+    # The size of the terms each gradient adds up, given the call, the reduction options and
+    # grad_output (see elementwise_gradient_magnitude); None: the gradient's own size.
+    gradient_magnitude: Callable[[LossSpec, Call, dict[str, Any], np.ndarray], float] | None = None
 
     @property
     def loss(self) -> Callable[..., np.ndarray]:
@@ -255,6 +258,48 @@ def _weighted_mean(none: np.ndarray, call: Call) -> float:
         return none.astype(np.float64).sum() / weight.astype(np.float64).sum()
 
 
+def effective_reduction(options: dict[str, Any]) -> str:
+    """The reduction a call asks for: the legacy flags, when given, override ``reduction``."""
+    from torch.nn._reduction import legacy_get_string
+
+    flags = {key: options.get(key) for key in ("size_average", "reduce")}
+    if flags == {"size_average": None, "reduce": None}:
+        return options["reduction"]
+    return legacy_get_string(**flags, emit_warning=False)
+
+
+def elementwise_gradient_magnitude(
+    spec: LossSpec, call: Call, options: dict[str, Any], grad_output: np.ndarray
+) -> float:
+    """The largest sum of |terms| in the gradient of an elementwise loss with respect to input.
+
+    Where input was broadcast against target, its gradient adds the terms
+    ``grad_output * weight * slope(d) / denominator`` over the broadcast axes, and they can
+    cancel to far less than their size; float32 rounding errors are relative to the size.
+    """
+    input, target = call.args
+    shape = np.broadcast_shapes(input.shape, target.shape)
+    expanded_input = np.broadcast_to(input, shape).astype(input.dtype)
+    expanded_target = np.broadcast_to(target, shape)
+    parameters = {k: v for k, v in call.kwargs.items() if k != "weight"}
+    slope = np.abs(spec.grad(expanded_input, expanded_target, reduction="none", **parameters))
+    reduction = effective_reduction(options)
+    upstream = np.abs(np.broadcast_to(grad_output, shape) if reduction == "none" else grad_output)
+    if reduction == "mean":  # per element, 'mean' is 'sum' times mean_of_none(ones) / size
+        ones = np.ones(shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upstream = upstream * spec.mean_of_none(ones, call) / max(ones.size, 1)
+    weight = call.kwargs.get("weight")
+    terms = upstream * slope * (1.0 if weight is None else np.abs(weight))
+    # Add up over the axes along which input was broadcast, as its gradient does.
+    leading = len(shape) - input.ndim
+    axes = tuple(range(leading)) + tuple(
+        leading + axis for axis, size in enumerate(input.shape) if size == 1
+    )
+    summed = np.sum(terms, axis=axes) if axes else terms
+    return float(np.nanmax(summed, initial=0.0))
+
+
 def _target_in_input_dtype(call: Call) -> Call | None:
     """torch's Huber forward casts the target to the input's dtype, but its backward raises
     "Found dtype Double but expected Float" (torch 2.13.0) instead of doing the same."""
@@ -279,18 +324,21 @@ SPECS: tuple[LossSpec, ...] = (
         lambda: regression_calls(weighted=True),
         _weighted_mean,
         pointwise=True,
+        gradient_magnitude=elementwise_gradient_magnitude,
     ),
     LossSpec(
         "mse_loss",
         lambda: regression_calls(weighted=True),
         _weighted_mean,
         pointwise=True,
+        gradient_magnitude=elementwise_gradient_magnitude,
     ),
     LossSpec(
         "smooth_l1_loss",
         lambda: regression_calls("beta", BETAS),
         _element_mean,
         pointwise=True,
+        gradient_magnitude=elementwise_gradient_magnitude,
     ),
     LossSpec(
         "huber_loss",
@@ -299,6 +347,7 @@ SPECS: tuple[LossSpec, ...] = (
         legacy=False,
         pointwise=True,
         torch_differentiable=_target_in_input_dtype,
+        gradient_magnitude=elementwise_gradient_magnitude,
     ),
 )
 
@@ -320,12 +369,15 @@ def assert_close(
     label: str,
     elementwise: bool = False,
     precision: np.dtype | None = None,
+    magnitude: float = 0.0,
 ) -> None:
     """``ours`` has torch's shape and dtype, NaN and infinities where torch has them, and values
     within :data:`RTOL` of the largest of torch's (and within :data:`ULPS` element by element).
 
     ``precision`` is the dtype whose rounding the values carry, when a less precise one than
-    theirs went into them (a float32 weight summed for a float64 loss).
+    theirs went into them (a float32 weight summed for a float64 loss).  ``magnitude`` is the
+    size of the terms that were added up, when they may cancel: rounding errors are relative
+    to it rather than to the result.
     """
     ours, theirs = np.asarray(ours), np.asarray(theirs)
     assert ours.shape == theirs.shape, f"{label}: shape {ours.shape}, torch {theirs.shape}"
@@ -340,7 +392,7 @@ def assert_close(
         return
     info = np.finfo(theirs.dtype)
     error = np.abs(a - b)
-    scale = max(np.abs(b).max(), info.tiny)
+    scale = max(np.abs(b).max(), magnitude, info.tiny)
     worst = int(np.argmax(error))
     assert error[worst] <= RTOL[np.dtype(precision or theirs.dtype)] * scale, (
         f"{label}: {a[worst]!r} where torch has {b[worst]!r} "

@@ -57,6 +57,14 @@ def _grad_output(data: st.DataObject, loss: np.ndarray) -> np.ndarray:
     return np.asarray(drawn, dtype=loss.dtype)
 
 
+def _gradient_magnitude(
+    spec: LossSpec, call: Call, options: dict[str, Any], upstream: np.ndarray
+) -> float:
+    if spec.gradient_magnitude is None:
+        return 0.0
+    return _quietly(spec.gradient_magnitude, spec, call, options, upstream)
+
+
 def _none_and(spec: LossSpec, call: Call, reduction: str) -> tuple[np.ndarray, np.ndarray]:
     none = _quietly(spec.loss, *call.args, **call.kwargs, reduction="none")
     reduced = _quietly(spec.loss, *call.args, **call.kwargs, reduction=reduction)
@@ -78,6 +86,7 @@ def test_loss_gradient_and_warnings_agree_with_torch(spec: LossSpec, data: st.Da
     assert _messages(caught) == their_warnings
 
     upstream = _grad_output(data, theirs)
+    magnitude = _gradient_magnitude(spec, call, options, upstream)
     differentiable = spec.torch_differentiable(call)
     if differentiable is not None:  # a known refusal of torch's backward: still there?
         with pytest.raises(RuntimeError, match="Found dtype"):
@@ -89,7 +98,7 @@ def test_loss_gradient_and_warnings_agree_with_torch(spec: LossSpec, data: st.Da
     our_gradient = _quietly(spec.grad, *call.args, **call.kwargs, **options, grad_output=upstream)
     for position, ours_, theirs_ in zip(spec.wrt, *map(_as_tuple, (our_gradient, their_gradient))):
         assert_close(ours_, theirs_, f"gradient with respect to argument {position}",
-                     precision=precision)
+                     precision=precision, magnitude=magnitude)
 
 
 @every_loss
@@ -130,6 +139,7 @@ def test_permuting_the_batch_permutes_none_and_changes_nothing_else(
     assert_close(permuted_loss, loss, "loss", reduction == "none", precision)
 
     upstream = _grad_output(data, loss)
+    magnitude = _gradient_magnitude(spec, call, {"reduction": reduction}, upstream)
     gradient = _quietly(spec.grad, *call.args, **call.kwargs, reduction=reduction,
                         grad_output=upstream)
     if reduction == "none":  # the upstream gradient follows its loss element
@@ -143,7 +153,7 @@ def test_permuting_the_batch_permutes_none_and_changes_nothing_else(
         if axis is not None and original.shape[axis] == len(order):
             original = np.take(original, order, axis=axis)
         assert_close(ours, original, f"gradient with respect to argument {position}",
-                     precision=precision)
+                     precision=precision, magnitude=magnitude)
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.legacy], ids=lambda spec: spec.name)
