@@ -131,6 +131,8 @@ print(sorted(k for k in os.environ if k.startswith(("JPY_", "MPL", "OMP"))))
 print(torch.get_default_dtype(), torch.get_num_threads(), np.random.default_rng(1).random())
 warnings.warn("careful")
 plt.plot([1, 2, 3]);
+from ipykernel.kernelapp import IPKernelApp
+print(IPKernelApp.instance().parent_handle > 0)  # the kernel watches the process that started it
 """
 # What must differ from kernel to kernel, as it does between fresh interpreters.
 SEEDS = """

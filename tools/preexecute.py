@@ -5,7 +5,9 @@ kernel importing torch, so on a machine with several cores most of them wait.  W
 ``execute_notebooks: cache``, myst-nb first looks a notebook up in the jupyter-cache database
 (``_build/.jupyter_cache``) and executes it only when it is not there.  This script fills that
 cache first, running the notebooks that are not cached on all cores; the build that follows
-finds every chapter and executes nothing.
+finds every chapter and executes nothing.  Each kernel is forked from a process that has
+already imported torch, NumPy and matplotlib (see warmkernel.py), so that the import, which is
+most of a chapter's time, is paid once rather than once per chapter.
 
 The cached notebook is exactly the one myst-nb looks up, because it is produced the way myst-nb
 produces it: each MyST chapter is read by myst-nb's own reader with the book's MyST extensions,
@@ -166,7 +168,8 @@ def main(argv: list[str]) -> int:
         warmkernel.preload(PRELOAD)
     # Longest first (by the last run of the same file), so that no long chapter starts last.
     pending.sort(key=lambda item: -last_seconds.get(str(item[0]), 0.0))
-    workers = min(len(pending), os.cpu_count() or 1)
+    # Two per core: a kernel spends part of its life waiting for messages (start-up, shutdown).
+    workers = min(len(pending), 2 * (os.cpu_count() or 1))
     print(f"preexecute: executing {len(pending)} notebook(s) on {workers} processes", flush=True)
     start = time.perf_counter()
     failed = []

@@ -91,9 +91,16 @@ def _become_kernel(request: dict[str, Any]) -> None:
         # As ipykernel_launcher: no script folder on sys.path; IPython puts '' (the cwd) first.
         sys.path[:] = [p for p in sys.path if p and p != os.path.dirname(__file__)]
         sys.argv = ["ipykernel_launcher", *args]
-        from ipykernel import kernelapp
+        from ipykernel.kernelapp import IPKernelApp
 
-        kernelapp.launch_new_instance(argv=args)
+        # Two traits take their defaults from the environment when ipykernel is imported,
+        # which here was before the kernel's environment existed.
+        app = IPKernelApp.instance(
+            parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0),
+            interrupt=int(os.environ.get("JPY_INTERRUPT_EVENT") or 0),
+        )
+        app.initialize(args)
+        app.start()
     except BaseException:  # noqa: BLE001 - report, then leave without the parent's cleanup
         import traceback
 
