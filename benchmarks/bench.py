@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 
-# Before NumPy and torch load their thread pools: one thread each, so that the comparison is
-# of the implementations, not of how many cores each one uses.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+if __name__ == "__main__":
+    # Before NumPy and torch load their thread pools: one thread each, so that the comparison is
+    # of the implementations, not of how many cores each one uses.  (measure() also calls
+    # torch.set_num_threads(1), for an importer that loaded torch already.)
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
 import html  # noqa: E402

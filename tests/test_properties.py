@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from lossspecs import SPECS, Call, LossSpec, assert_close, assert_near
 from torch.nn._reduction import legacy_get_string
 
+import lossnotes
 from lossnotes.torchcheck import torch_gradient
 
 every_loss = pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
@@ -183,3 +184,17 @@ def test_legacy_flags_mean_what_torch_says(spec: LossSpec, data: st.DataObject) 
                               grad_output=upstream)
     for flagged_, plain_ in zip(*map(_as_tuple, (flagged_gradient, plain_gradient))):
         np.testing.assert_array_equal(flagged_, plain_)
+
+
+def test_every_function_has_a_spec_and_a_benchmark() -> None:
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.bench import CASES
+
+    functions = {name for name in lossnotes.__all__ if name != "grad"}
+    assert functions <= {spec.name for spec in SPECS}, "add a LossSpec to tests/lossspecs.py"
+    assert functions <= {case.name for case in CASES}, "add a Case to benchmarks/bench.py"
+    assert set(lossnotes.grad.__all__) == functions
