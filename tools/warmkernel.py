@@ -101,7 +101,9 @@ def _become_kernel(request: dict[str, Any]) -> None:
         )
         app.initialize(args)
         app.start()
-    except BaseException:  # noqa: BLE001 - report, then leave without the parent's cleanup
+    except SystemExit as exit:
+        os._exit(exit.code if isinstance(exit.code, int) else 1)
+    except BaseException:  # report, then leave without running the parent's clean-up
         import traceback
 
         traceback.print_exc()
