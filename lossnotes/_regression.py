@@ -7,16 +7,17 @@ backward path and differ only in the pointwise function and its derivative.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ._core import (
+    apply_reduction,
     as_float_array,
     broadcast_pair,
     check_positive,
     check_weight_shape,
-    apply_reduction,
     reduce_backward,
     resolve_reduction,
     result_dtype,
@@ -31,13 +32,15 @@ __all__ = ["huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
 Pointwise = Callable[[np.ndarray], np.ndarray]
 
 
-def _prepare(input: Any, target: Any, weight: Any, keep_input_dtype: bool):
+def _prepare(input: Any, target: Any, weight: Any):
     input = as_float_array(input, "input")
     target = np.asarray(target)
     if target.dtype.kind in "iu":  # torch promotes an integer target to the input's dtype
         target = target.astype(input.dtype)
     target = as_float_array(target, "target")
-    dtype = input.dtype if keep_input_dtype else None
+    # torch broadcasts input and target before it subtracts them, so a 0-d
+    # float64 target no longer counts as 0-d and promotes a float32 input.
+    dtype = np.result_type(input.dtype, target.dtype)
     expanded_input, expanded_target = broadcast_pair(input, target, dtype)
     if weight is not None:
         weight = as_float_array(weight, "weight")
@@ -59,10 +62,14 @@ def _forward(
 
     With a weight, torch's ``'mean'`` divides by ``weight.sum()`` for L1 and
     MSE (a weighted average) but by the element count for Huber
-    (``mean_over_weight=False``); both are reproduced.
+    (``mean_over_weight=False``); both are reproduced.  Huber's kernel
+    computes in the promoted dtype but stores in the input's
+    (``keep_input_dtype=True``).
     """
-    _, diff, weight = _prepare(input, target, weight, keep_input_dtype)
+    input, diff, weight = _prepare(input, target, weight)
     loss = pointwise(diff)
+    if keep_input_dtype:
+        loss = loss.astype(input.dtype, copy=False)
     if weight is None:
         return apply_reduction(loss, reduction)
     weighted = (loss * weight).astype(result_dtype(loss, weight), copy=False)
@@ -79,10 +86,9 @@ def _backward(
     grad_output: Any,
     *,
     mean_over_weight: bool = True,
-    keep_input_dtype: bool = False,
 ) -> np.ndarray:
     """Gradient of :func:`_forward` with respect to ``input``, in ``input``'s shape and dtype."""
-    input, diff, weight = _prepare(input, target, weight, keep_input_dtype)
+    input, diff, weight = _prepare(input, target, weight)
     dtype = diff.dtype if weight is None else result_dtype(diff, weight)
     denominator = weight.sum() if weight is not None and mean_over_weight else None
     upstream = reduce_backward(grad_output, diff.shape, dtype, reduction, denominator)
@@ -126,9 +132,12 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
         parabola = np.clip(line, 0, beta)  # min(|d|, beta); np.clip is the faster here
         parabola *= parabola
         parabola *= 0.5
-        parabola /= beta
+        with np.errstate(invalid="ignore"):  # 0/0 where beta underflows: see below
+            parabola /= beta
         line -= 0.5 * beta
-        return np.maximum(parabola, line, out=line)
+        # fmax, not maximum: where beta underflows to 0 in the data's dtype the parabola is
+        # 0/0 = NaN, and the loss must be the line, as np.where would give.
+        return np.fmax(parabola, line, out=line)
 
     def derivative(diff: np.ndarray) -> np.ndarray:
         # Inside the band the slope is diff / beta; outside it is sign(diff):
@@ -457,5 +466,4 @@ def huber_loss_grad(
         derivative,
         grad_output,
         mean_over_weight=False,
-        keep_input_dtype=True,
     )
