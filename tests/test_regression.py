@@ -249,3 +249,24 @@ def test_no_warning_for_equal_shapes() -> None:
         warnings.simplefilter("error")
         for name in GRIDS:
             getattr(lossnotes, name)(np.zeros((2, 2)), np.ones((2, 2)))
+
+
+def test_huber_on_mixed_dtypes_rounds_like_torch() -> None:
+    # torch computes in float64 and stores float32; casting the target down first differs ~1e-7.
+    x = np.linspace(-3, 3, 101, dtype=np.float32) + np.float32(0.1)
+    y = np.random.default_rng(8).standard_normal(101)
+    ours = lossnotes.huber_loss(x, y, reduction="none")
+    assert ours.dtype == np.float32
+    assert np.array_equal(ours, torch_loss("huber_loss", (x, y), {"reduction": "none"}))
+
+
+def test_smooth_l1_with_beta_below_the_dtype_is_the_line() -> None:
+    # beta = 1e-46 is 0 in float32: torch takes the linear piece, so must we (no 0/0 NaN).
+    x = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    y = np.zeros(3, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = lossnotes.smooth_l1_loss(x, y, beta=1e-46, reduction="none")
+    assert np.array_equal(
+        ours, torch_loss("smooth_l1_loss", (x, y), {"beta": 1e-46, "reduction": "none"})
+    )
