@@ -13,6 +13,31 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
+# The front matter every chapter starts with (jupytext, MyST, the python3 kernel).
+NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3 (ipykernel)
+  language: python
+---
+
+"""
+
+
+def preexecute(book: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run tools/preexecute.py on ``book``, as `make book` does before building."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "preexecute.py"), str(book)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, **env},
+    )
+
 
 def build_book(source: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the strict build the Makefile runs, on ``source``; return the finished process."""
@@ -43,12 +68,7 @@ def built_site() -> Path:
     The changed chapters are first executed in parallel into the cache (tools/preexecute.py),
     so the build executes nothing on its own; unchanged chapters are not re-executed at all.
     """
-    preexecuted = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "preexecute.py"), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    preexecuted = preexecute(ROOT)
     assert preexecuted.returncode == 0, preexecuted.stdout[-5000:] + preexecuted.stderr[-5000:]
     result = build_book(ROOT)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]

@@ -6,23 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_book, toc_documents
+from conftest import NOTEBOOK_HEADER, ROOT, build_book, toc_documents
 
 pytestmark = pytest.mark.book
-
-CHAPTER_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3 (ipykernel)
-  language: python
----
-
-"""
-
 
 def test_every_page_in_the_toc_is_built(built_site: Path) -> None:
     documents = toc_documents()
@@ -68,7 +54,7 @@ def tiny_book(tmp_path: Path) -> Path:
 
 
 def _write_page(book: Path, body: str) -> None:
-    (book / "page.md").write_text(CHAPTER_HEADER + "# Page\n\n" + body)
+    (book / "page.md").write_text(NOTEBOOK_HEADER + "# Page\n\n" + body)
 
 
 def test_a_failing_cell_fails_the_build_and_the_cached_rebuild(tiny_book: Path) -> None:

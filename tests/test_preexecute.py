@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_book
+from conftest import NOTEBOOK_HEADER as HEADER
+from conftest import build_book, preexecute
 
 pytestmark = pytest.mark.book
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3 (ipykernel)
-  language: python
----
-
-"""
 
 CONFIG = """title: tiny
 only_build_toc_files: true
@@ -37,16 +22,6 @@ execute:
 parse:
   myst_enable_extensions: [colon_fence, dollarmath]
 """
-
-
-def _preexecute(book: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "preexecute.py"), str(book)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
 
 
 def _cached_outputs(book: Path) -> dict[str, list]:
@@ -87,7 +62,7 @@ def book(tmp_path: Path) -> Path:
 
 
 def test_the_build_executes_nothing_after_preexecute(book: Path) -> None:
-    first = _preexecute(book)
+    first = preexecute(book)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "executing 2 notebook(s)" in first.stdout
     build = build_book(book)
@@ -98,12 +73,12 @@ def test_the_build_executes_nothing_after_preexecute(book: Path) -> None:
 
 
 def test_nothing_changed_means_nothing_executed(book: Path) -> None:
-    assert _preexecute(book).returncode == 0
-    again = _preexecute(book)
+    assert preexecute(book).returncode == 0
+    again = preexecute(book)
     assert again.returncode == 0
     assert again.stdout == ""
     (book / "two.md").write_text(HEADER + "# Two\n\n```{code-cell} ipython3\n2 + 2\n```\n")
-    changed = _preexecute(book)
+    changed = preexecute(book)
     assert "executing 1 notebook(s)" in changed.stdout
 
 
@@ -111,7 +86,7 @@ def test_a_failing_chapter_fails_with_its_traceback(book: Path) -> None:
     (book / "two.md").write_text(
         HEADER + "# Two\n\n```{code-cell} ipython3\nraise RuntimeError('chapter is broken')\n```\n"
     )
-    result = _preexecute(book)
+    result = preexecute(book)
     assert result.returncode == 1
     assert "two.md failed" in result.stderr
     assert "RuntimeError" in result.stderr and "chapter is broken" in result.stderr
@@ -153,8 +128,8 @@ def test_a_forked_kernel_gives_what_a_fresh_one_gives(book: Path, tmp_path_facto
     _probe_book(book)
     fresh_book = tmp_path_factory.mktemp("fresh") / book.name  # the probe prints the folder
     shutil.copytree(book, fresh_book)
-    warm = _preexecute(book)
-    fresh = _preexecute(fresh_book, LOSSNOTES_FRESH_KERNELS="1")
+    warm = preexecute(book)
+    fresh = preexecute(fresh_book, LOSSNOTES_FRESH_KERNELS="1")
     assert warm.returncode == 0 and fresh.returncode == 0, warm.stderr + fresh.stderr
     warm_outputs, fresh_outputs = _cached_outputs(book), _cached_outputs(fresh_book)
     for outputs in (warm_outputs, fresh_outputs):
