@@ -27,12 +27,22 @@ $(MATHJAX): package.json package-lock.json
 
 mathjax: $(MATHJAX)
 
-book: $(STAMP) $(MATHJAX)
+# The execution cache is keyed on the chapters' code cells only, but the chapters run the package:
+# when lossnotes changes, every chapter must run (and check it against torch) again, and every page
+# be read again (Sphinx re-reads only the sources that changed).
+PACKAGE_STAMP := _build/.package-sources
+
+$(PACKAGE_STAMP): $(wildcard lossnotes/*.py)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build
+	touch $@
+
+book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
 	# Execute the changed chapters in parallel into the cache the build reads (tools/preexecute.py).
 	$(PYTHON) tools/preexecute.py .
 	$(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
-test: $(STAMP) $(MATHJAX)
+test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)
