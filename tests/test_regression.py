@@ -270,3 +270,11 @@ def test_smooth_l1_with_beta_below_the_dtype_is_the_line() -> None:
     assert np.array_equal(
         ours, torch_loss("smooth_l1_loss", (x, y), {"beta": 1e-46, "reduction": "none"})
     )
+
+
+def test_smooth_l1_gradient_with_beta_below_the_dtype_is_the_sign() -> None:
+    x = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    y = np.zeros(3, dtype=np.float32)
+    kwargs = {"beta": 1e-46, "reduction": "sum"}
+    _, theirs = torch_gradient("smooth_l1_loss", (x, y), kwargs)
+    assert np.array_equal(lossnotes.grad.smooth_l1_loss(x, y, **kwargs), theirs)
