@@ -44,32 +44,6 @@ def preload(modules: Iterable[str]) -> None:
     importlib.import_module("ipykernel.kernelapp")
     for module in modules:
         importlib.import_module(module)
-    if "matplotlib.pyplot" in sys.modules:
-        # The backend pyplot will load in the kernel (import only: pyplot's state stays as is).
-        importlib.import_module(INLINE_BACKEND.removeprefix("module://"))
-        _draw_once()
-
-
-def _draw_once() -> None:
-    """Render one small figure, so that the kernels inherit loaded fonts and the mathtext parser.
-
-    A chapter's first plot otherwise spends about half a second loading them.  The figure is
-    drawn on an Agg canvas of its own, not through pyplot, whose state (current figure, backend
-    set-up) the kernel's inline backend must find untouched; and no threads start here, which
-    keeps forking safe.
-    """
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure()
-    FigureCanvasAgg(figure)
-    axis = figure.subplots()
-    axis.plot([0, 1], [0, 1], label="$d = x - y$")
-    axis.set(xlabel=r"$\partial \ell / \partial x$", title="warm-up")
-    axis.legend()
-    figure.savefig(io.BytesIO(), format="png")
 
 
 class _Seed:
