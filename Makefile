@@ -27,12 +27,12 @@ $(MATHJAX): package.json package-lock.json
 
 mathjax: $(MATHJAX)
 
-# The execution cache is keyed on the chapters' code cells only, but the chapters run the package:
-# when lossnotes changes, every chapter must run (and check it against torch) again, and every page
-# be read again (Sphinx re-reads only the sources that changed).
+# The execution cache is keyed on the chapters' code cells only, but the chapters run the package
+# in kernels that tools/ starts: when either changes, every chapter must run (and check lossnotes
+# against torch) again, and every page be read again (Sphinx re-reads only changed sources).
 PACKAGE_STAMP := _build/.package-sources
 
-$(PACKAGE_STAMP): $(wildcard lossnotes/*.py)
+$(PACKAGE_STAMP): $(wildcard lossnotes/*.py tools/*.py)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build
 	touch $@

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def test_every_page_in_the_toc_is_built(built_site: Path) -> None:
         page = built_site / f"{document}.html"
         assert page.is_file(), f"{document} has no page"
         assert "Traceback" not in page.read_text(), f"{document} shows a traceback"
+
+
+def test_every_figure_is_an_image(built_site: Path) -> None:
+    # A glued figure whose PNG was lost renders as its text, "<Figure size ... with 2 Axes>".
+    figures = 0
+    for document in toc_documents():
+        page = (built_site / f"{document}.html").read_text()
+        for figure in re.findall(r"<figure.*?</figure>", page, flags=re.DOTALL):
+            figures += 1
+            assert "<img" in figure and "Figure size" not in figure, f"{document}: {figure[:300]}"
+    assert figures >= 4  # one per regression chapter at least
 
 
 def test_every_chapter_is_a_clean_myst_notebook() -> None:
