@@ -66,14 +66,15 @@ def result_dtype(*arrays: np.ndarray) -> np.dtype:
     return np.result_type(*(dimensioned or [a.dtype for a in arrays]))
 
 
-def broadcast_pair(
-    input: np.ndarray, target: np.ndarray, dtype: np.dtype | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def broadcast_pair(input: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Broadcast ``input`` and ``target`` the way torch's regression losses do.
 
     Differing shapes that broadcast are allowed but almost always a bug
     (a ``(N, 1)`` prediction against an ``(N,)`` target gives an ``(N, N)``
-    loss), so torch warns, and so do we, with torch's own wording.
+    loss), so torch warns, and so do we, with torch's own wording.  Both come
+    back in their common dtype: torch broadcasts before it promotes, so a 0-d
+    float64 target no longer counts as 0-d and promotes a float32 input (plain
+    NumPy promotion, not :func:`result_dtype`).
     """
     if input.shape != target.shape:
         try:
@@ -90,7 +91,7 @@ def broadcast_pair(
             UserWarning,
             stacklevel=3,
         )
-    dtype = dtype if dtype is not None else result_dtype(input, target)
+    dtype = np.result_type(input.dtype, target.dtype)
     expanded_input, expanded_target = np.broadcast_arrays(input, target)
     return expanded_input.astype(dtype, copy=False), expanded_target.astype(dtype, copy=False)
 

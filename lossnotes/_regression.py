@@ -38,10 +38,7 @@ def _prepare(input: Any, target: Any, weight: Any):
     if target.dtype.kind in "iu":  # torch promotes an integer target to the input's dtype
         target = target.astype(input.dtype)
     target = as_float_array(target, "target")
-    # torch broadcasts input and target before it subtracts them, so a 0-d
-    # float64 target no longer counts as 0-d and promotes a float32 input.
-    dtype = np.result_type(input.dtype, target.dtype)
-    expanded_input, expanded_target = broadcast_pair(input, target, dtype)
+    expanded_input, expanded_target = broadcast_pair(input, target)
     if weight is not None:
         weight = as_float_array(weight, "weight")
         check_weight_shape(weight, input)

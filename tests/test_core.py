@@ -130,3 +130,14 @@ def test_check_positive() -> None:
 def test_importing_lossnotes_does_not_import_torch() -> None:
     code = "import sys, lossnotes, lossnotes.grad; assert 'torch' not in sys.modules, 'torch'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("shape_x", "shape_y"), [((3,), ()), ((), (3,)), ((2, 1), (3,))])
+def test_broadcast_pair_promotes_as_torch_after_broadcasting(shape_x, shape_y) -> None:
+    # torch broadcasts input and target before subtracting them, so a 0-d float64 side counts.
+    x, y = np.zeros(shape_x, np.float32), np.zeros(shape_y, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expanded_x, expanded_y = _core.broadcast_pair(x, y)
+        theirs = torch.nn.functional.l1_loss(torch.from_numpy(x), torch.from_numpy(y))
+    assert expanded_x.dtype == expanded_y.dtype == theirs.numpy().dtype
