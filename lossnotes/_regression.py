@@ -118,16 +118,22 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
     if beta == 0:
         # torch switches to l1_loss here: the quadratic piece would divide by zero.
         return _absolute, _sign
-    huber, huber_derivative = _huber(beta)
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
         if diff.dtype.type(beta) == 0:
             # A beta below the dtype's range is 0 in torch's kernel too: the line |d| - 0.
             return _absolute(diff)
-        # Huber's loss with delta = beta, divided by beta: the same rounding as torch's
-        # 0.5 d^2 / beta inside the band, and within a bit of |d| - beta / 2 outside.
-        loss = huber(diff)
-        loss /= beta
+        # Huber's (d - q/2) q (see _huber) with the slope q / beta for q: that is
+        # (d/2)(d/beta) inside the band and exactly |d| - beta/2 outside, torch's two pieces.
+        half = np.clip(diff, -beta, beta)
+        half *= 0.5
+        loss = np.subtract(diff, half, out=diff)
+        slope = half
+        if beta == 1:
+            slope *= 2  # what dividing by 1/2 gives, faster
+        else:
+            slope /= beta / 2  # halving is exact: q / beta, and exactly +-1 outside the band
+        loss *= slope
         return loss
 
     def derivative(diff: np.ndarray) -> np.ndarray:
@@ -135,7 +141,7 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
             return _sign(diff)
         # Inside the band the slope is d / beta; outside it is sign(d):
         # the slope of the quadratic, capped at +-1.
-        slope = huber_derivative(diff)
+        slope = np.clip(diff, -beta, beta)
         slope /= beta
         return slope
 
@@ -146,16 +152,16 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
     """Pointwise Huber loss and its derivative for a given ``delta``."""
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
-        # With q = clip(d, -delta, delta), q (2 d - q) / 2 is d^2 / 2 inside the band and
-        # delta (|d| - delta / 2) outside, with the rounding of each piece (doubling and
-        # halving are exact).  Unlike np.where(|d| < delta, ...), it does not branch per
-        # element, which is several times slower on data that straddle delta; and it works
-        # in place on the difference, with a single temporary.
-        clipped = np.clip(diff, -delta, delta)
-        loss = np.multiply(diff, 2, out=diff)
-        loss -= clipped
-        loss *= clipped
-        loss *= 0.5
+        # With q = clip(d, -delta, delta), (d - q/2) q is d^2 / 2 inside the band and
+        # delta (|d| - delta/2) outside: torch's two pieces, with torch's rounding, as halving
+        # is exact.  Unlike np.where(|d| < delta, ...), it does not branch per element, which
+        # is several times slower on data that straddle delta; it overflows only where the
+        # loss does; and it works in place on the difference, with a single temporary.
+        half = np.clip(diff, -delta, delta)
+        half *= 0.5
+        loss = np.subtract(diff, half, out=diff)
+        loss *= half
+        loss *= 2
         return loss
 
     def derivative(diff: np.ndarray) -> np.ndarray:

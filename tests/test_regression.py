@@ -278,3 +278,46 @@ def test_smooth_l1_gradient_with_beta_below_the_dtype_is_the_sign() -> None:
     kwargs = {"beta": 1e-46, "reduction": "sum"}
     _, theirs = torch_gradient("smooth_l1_loss", (x, y), kwargs)
     assert np.array_equal(lossnotes.grad.smooth_l1_loss(x, y, **kwargs), theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huber_and_smooth_l1_round_like_torch(dtype) -> None:
+    # Huber's pieces, and Smooth L1's for a beta that is a power of two, bit for bit.  For any
+    # other beta, Smooth L1 inside the band is (d/2)(d/beta), not torch's (d^2/2)/beta: two
+    # roundings each, so within two units in the last place.
+    d = (3 * np.random.default_rng(9).standard_normal(2000)).astype(dtype)
+    zeros = np.zeros_like(d)
+    for delta in [0.3, 1.0, 2.5]:
+        kwargs = {"delta": delta, "reduction": "none"}
+        assert np.array_equal(
+            lossnotes.huber_loss(d, zeros, **kwargs), torch_loss("huber_loss", (d, zeros), kwargs)
+        )
+    for beta in [0.3, 0.5, 1.0, 2.0, 2.5]:
+        kwargs = {"beta": beta, "reduction": "none"}
+        ours = lossnotes.smooth_l1_loss(d, zeros, **kwargs)
+        theirs = torch_loss("smooth_l1_loss", (d, zeros), kwargs)
+        if np.log2(beta).is_integer():
+            assert np.array_equal(ours, theirs)
+        else:
+            np.testing.assert_array_max_ulp(ours, theirs, maxulp=2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huber_and_smooth_l1_overflow_only_where_torch_does(dtype) -> None:
+    # Differences near the top of the range: the loss is finite (about delta |d|, or |d| for
+    # Smooth L1) except where torch's is infinite too.  Computing q (2d - q) / 2, or Huber's loss
+    # divided by beta, would overflow on the way.
+    top = np.finfo(dtype).max
+    x = np.array([0.6, -0.9, 0.3, 1e-30], dtype=dtype) * top
+    y = np.zeros(4, dtype=dtype)
+    for name, parameter in [("huber_loss", "delta"), ("smooth_l1_loss", "beta")]:
+        for value in [0.5, 1.0, 3.0]:
+            kwargs = {parameter: value, "reduction": "none"}
+            theirs = torch_loss(name, (x, y), kwargs)
+            with warnings.catch_warnings():
+                # NumPy warns where the loss overflows, as it should; torch is silent.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ours = getattr(lossnotes, name)(x, y, **kwargs)
+            assert np.array_equal(ours, theirs), (name, value, ours, theirs)
+            if name == "smooth_l1_loss" or value <= 1:
+                assert np.all(np.isfinite(ours))
