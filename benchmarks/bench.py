@@ -103,17 +103,22 @@ class Result:
 
 
 def _best_of(functions: list[Callable[[], Any]], repeat: int, number: int) -> list[float]:
-    """Best time per call of each function; they take turns, so a burst of load elsewhere on the
-    machine slows all of them rather than one."""
+    """Best time per call of each function.
+
+    The time is the CPU time of the calling thread (both libraries compute in it, held to one
+    thread), so that the time the thread waits while other processes run is not counted: the
+    book executes its chapters in parallel, this page among them.  The functions take turns,
+    so what load elsewhere still costs (shared caches, memory bandwidth) falls on all of them.
+    """
     for function in functions:  # warm up: first calls allocate and initialise lazily
         function()
     best = [np.inf] * len(functions)
     for _ in range(repeat):
         for index, function in enumerate(functions):
-            start = time.perf_counter()
+            start = time.thread_time()
             for _ in range(number):
                 function()
-            best[index] = min(best[index], (time.perf_counter() - start) / number)
+            best[index] = min(best[index], (time.thread_time() - start) / number)
     return best
 
 
