@@ -38,9 +38,9 @@ $(PACKAGE_STAMP): $(wildcard lossnotes/*.py tools/*.py)
 	touch $@
 
 book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
-	# Execute the changed chapters in parallel into the cache the build reads (tools/preexecute.py).
-	$(PYTHON) tools/preexecute.py .
-	$(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
+	# Execute the changed chapters in parallel into the cache the build reads, while the build
+	# starts and reads the other pages (tools/preexecute.py, _ext/preexecuted.py).
+	$(PYTHON) tools/preexecute.py . -- $(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
 test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
 	$(PYTHON) -m pytest

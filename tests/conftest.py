@@ -28,10 +28,21 @@ kernelspec:
 """
 
 
-def preexecute(book: Path, **env: str) -> subprocess.CompletedProcess:
-    """Run tools/preexecute.py on ``book``, as `make book` does before building."""
+def build_command(source: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    """The strict build the Makefile runs, on ``source``."""
+    return [str(JUPYTER_BOOK), "build", str(source), "-W", "-n", "--keep-going", *extra]
+
+
+def preexecute(book: Path, *build: str, **env: str) -> subprocess.CompletedProcess:
+    """Run tools/preexecute.py on ``book``; with ``build``, a build command run alongside, as
+    `make book` runs it."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "preexecute.py"), str(book)],
+        [
+            sys.executable,
+            str(ROOT / "tools" / "preexecute.py"),
+            str(book),
+            *(("--", *build) if build else ()),
+        ],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -42,7 +53,7 @@ def preexecute(book: Path, **env: str) -> subprocess.CompletedProcess:
 def build_book(source: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the strict build the Makefile runs, on ``source``; return the finished process."""
     return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(source), "-W", "-n", "--keep-going", *extra],
+        build_command(source, extra),
         capture_output=True,
         text=True,
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -65,11 +76,11 @@ def toc_documents() -> list[str]:
 def built_site() -> Path:
     """The site in _build/html, built once per session as `make book` builds it.
 
-    The changed chapters are first executed in parallel into the cache (tools/preexecute.py),
-    so the build executes nothing on its own; unchanged chapters are not re-executed at all.
+    The changed chapters are executed in parallel into the cache (tools/preexecute.py) while
+    the build runs alongside and reads each as it is cached, so the build executes nothing on
+    its own; unchanged chapters are not re-executed at all.
     """
-    preexecuted = preexecute(ROOT)
-    assert preexecuted.returncode == 0, preexecuted.stdout[-5000:] + preexecuted.stderr[-5000:]
-    result = build_book(ROOT)
+    result = preexecute(ROOT, *build_command(ROOT))
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert "Executing" not in result.stdout, result.stdout[-5000:]
     return HTML

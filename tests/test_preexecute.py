@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOTEBOOK_HEADER as HEADER
-from conftest import build_book, preexecute
+from conftest import ROOT, build_book, build_command, preexecute
 
 pytestmark = pytest.mark.book
 
@@ -92,6 +92,54 @@ def test_a_failing_chapter_fails_with_its_traceback(book: Path) -> None:
     assert "RuntimeError" in result.stderr and "chapter is broken" in result.stderr
     # The chapter that works is cached all the same.
     assert "one.md in" in result.stdout
+
+
+# The book's extension that holds each pending chapter until it is cached (as _config.yml loads
+# it through lossnotes_sphinx).
+WAITING = f"""sphinx:
+  local_extensions:
+    preexecuted: {ROOT / "_ext"}
+"""
+
+
+def test_the_build_runs_alongside_and_reads_each_chapter_once_cached(book: Path) -> None:
+    (book / "_config.yml").write_text(CONFIG + WAITING)
+    result = preexecute(book, *build_command(book))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # Sphinx colours even into a pipe
+    assert "executing 2 notebook(s)" in out and "build succeeded" in out
+    assert "Executing" not in out and out.count("Using cached notebook") == 2, out[-3000:]
+    # The page that needs no execution is read first, then each chapter after it is cached.
+    assert out.index("] plain") < out.index("] one") < out.index("] two"), out[-3000:]
+    for name in ("one", "two"):
+        assert out.index(f"preexecute: {name}.md in") < out.index(f"{name}.md: Using cached")
+    assert "42" in (book / "_build" / "html" / "one.html").read_text()
+
+
+def test_a_failing_chapter_stops_the_build_alongside(book: Path) -> None:
+    (book / "_config.yml").write_text(CONFIG + WAITING)
+    (book / "two.md").write_text(
+        HEADER + "# Two\n\n```{code-cell} ipython3\nraise RuntimeError('chapter is broken')\n```\n"
+    )
+    result = preexecute(book, *build_command(book))
+    assert result.returncode == 1
+    assert "two.md failed" in result.stderr and "chapter is broken" in result.stderr
+    assert "build succeeded" not in result.stdout
+    assert not (book / "_build" / "html" / "two.html").exists()
+
+
+def test_with_nothing_to_execute_it_only_builds(book: Path) -> None:
+    (book / "_config.yml").write_text(CONFIG + WAITING)
+    assert preexecute(book).returncode == 0
+    result = preexecute(book, *build_command(book))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "preexecute" not in result.stdout and "build succeeded" in result.stdout
+    assert result.stdout.count("Using cached notebook") == 2
+    # Without tools/preexecute.py around it, the extension does nothing.
+    (book / "one.md").write_text(HEADER + "# One\n\n```{code-cell} ipython3\nprint(7 * 6)\n```\n")
+    alone = build_book(book)
+    assert alone.returncode == 0, alone.stdout[-3000:] + alone.stderr[-3000:]
+    assert "Executing" in alone.stdout  # Sphinx re-reads only the changed chapter
 
 
 # What a chapter could notice of the kernel it runs in (nothing that changes from run to run).

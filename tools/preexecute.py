@@ -16,15 +16,24 @@ folder, with the book's timeout), and stored with ``cache_notebook_bundle``; the
 jupyter-cache's hash of the code cells and the kernelspec.  (Jupyter-cache's own
 ``local-parallel`` executor does the same, but reads MyST files without the book's extensions.)
 
-Usage: ``python tools/preexecute.py [BOOK]`` (default: the current directory).  When nothing
-changed it only hashes the chapters.  If a chapter raises, its traceback is printed and the
-exit status is 1, after the other chapters have run.
+Usage: ``python tools/preexecute.py [BOOK] [-- BUILD COMMAND]`` (default: the current
+directory).  When nothing changed it only hashes the chapters.  If a chapter raises, its
+traceback is printed and the exit status is 1, after the other chapters have run.
+
+With a build command (``make book`` passes ``jupyter-book build``), the build is started as soon
+as the pending chapters are known and runs alongside their execution: Sphinx starts up and
+reads the other pages meanwhile, and _ext/preexecuted.py holds the reading of each pending
+chapter until this script says, through a pipe, that it is cached.  The exit status is then the
+build's, or 1 if a chapter failed (the build is stopped).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,8 +50,18 @@ from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_note
 from myst_parser.config.main import MdParserConfig
 
 # What the chapters import that takes long to import: imported once, before the kernels fork.
+# Some are imported lazily, on first use: ipykernel.ipkernel imports the debugger (debugpy) when a
+# kernel starts, and torch.autograd.grad imports symbolic_shapes (and so sympy) on its first call;
+# each costs a kernel 0.2-0.4 s.
 PRELOAD = (
-    "numpy", "matplotlib.pyplot", "torch", "IPython.display", "myst_nb", "lossnotes.torchcheck"
+    "numpy",
+    "matplotlib.pyplot",
+    "torch",
+    "torch.fx.experimental.symbolic_shapes",
+    "IPython.display",
+    "ipykernel.ipkernel",
+    "myst_nb",
+    "lossnotes.torchcheck",
 )
 
 # Jupyter Book's defaults (jupyter_book/default_config.yml) where _config.yml says nothing.
@@ -138,17 +157,56 @@ def execute(path: Path, notebook: nbformat.NotebookNode, settings: Settings) -> 
 
 
 def main(argv: list[str]) -> int:
+    if "--" in argv:
+        argv, command = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    else:
+        command = []
     book = Path(argv[0] if argv else ".").resolve()
     settings = read_settings(book)
-    if settings.mode != "cache":
-        return 0  # myst-nb executes (or not) by itself; there is no cache to fill
+    pending = pending_notebooks(book, settings) if settings.mode == "cache" else []
+    if not pending:  # nothing to execute (or myst-nb executes by itself): just build
+        return subprocess.call(command) if command else 0
+
+    build = Build(command, [path for path, _ in pending]) if command else None
+    try:
+        failed = execute_all(book, pending, settings, build)
+    except BaseException:
+        if build is not None:
+            build.stop()
+        raise
+    if failed:
+        print(f"preexecute: failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        if build is not None:
+            build.stop()
+        return 1
+    return build.wait() if build is not None else 0
+
+
+def draw_a_figure() -> None:
+    """Draw and save a figure with mathematical labels, as most chapters do: matplotlib builds
+    its mathtext parser (a tenth of a second) on first use and keeps it for the process.
+
+    The figure is drawn on an Agg canvas of its own, without pyplot, so that the backend the
+    kernels' pyplot chooses (ipykernel's inline backend) is not loaded before they start."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3), constrained_layout=True)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], label="$|x - y|$")
+    axes.set(xlabel=r"$\partial \ell / \partial x$", title="loss")
+    axes.legend()
+    figure.savefig(io.BytesIO(), format="png")
+
+
+def pending_notebooks(book: Path, settings: Settings) -> list[tuple[Path, nbformat.NotebookNode]]:
+    """The notebooks of the book that are not in the cache, longest first (by the last run of
+    the same file, so that no long chapter starts last), otherwise in the order of the toc."""
     md_config = MdParserConfig(enable_extensions=set(settings.extensions))
     cache = get_cache(settings.cache)
     last_seconds = {
         record.uri: record.data.get("execution_seconds") or 0.0
         for record in cache.list_cache_records()
     }
-
     pending: list[tuple[Path, nbformat.NotebookNode]] = []
     for path in toc_files(book):
         if any(PurePosixPath(path.as_posix()).match(p) for p in settings.exclude):
@@ -160,38 +218,85 @@ def main(argv: list[str]) -> int:
             cache.match_cache_notebook(notebook)
         except KeyError:
             pending.append((path, notebook))
-    if not pending:
-        return 0
+    pending.sort(key=lambda item: -last_seconds.get(str(item[0]), 0.0))
+    return pending
 
+
+class Build:
+    """The build command, started at once and told through a pipe which chapters are pending
+    and when each is cached (the protocol of _ext/preexecuted.py)."""
+
+    ENVIRONMENT = "LOSSNOTES_PREEXECUTE_FD"
+
+    def __init__(self, command: list[str], pending: list[Path]) -> None:
+        read, self.descriptor = os.pipe()
+        self.pipe = os.fdopen(self.descriptor, "w", encoding="utf-8")
+        self.tell({"pending": [str(path) for path in pending]})
+        self.process = subprocess.Popen(
+            command, pass_fds=(read,), env={**os.environ, self.ENVIRONMENT: str(read)}
+        )
+        os.close(read)
+
+    def tell(self, message: dict[str, Any]) -> None:
+        try:
+            self.pipe.write(json.dumps(message) + "\n")
+            self.pipe.flush()
+        except BrokenPipeError:  # the build has stopped; wait() reports how
+            pass
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+    def wait(self) -> int:
+        with contextlib.suppress(BrokenPipeError):
+            self.pipe.close()
+        return self.process.wait()
+
+
+def execute_all(
+    book: Path,
+    pending: list[tuple[Path, nbformat.NotebookNode]],
+    settings: Settings,
+    build: Build | None,
+) -> list[Path]:
+    """Execute ``pending`` in parallel into the cache; return the chapters that failed."""
+    cache = get_cache(settings.cache)
     if not os.environ.get("LOSSNOTES_FRESH_KERNELS"):
         # Once here, rather than in every chapter's kernel: the workers and their kernels fork.
         warmkernel.preload(PRELOAD)
-    # Longest first (by the last run of the same file), so that no long chapter starts last.
-    pending.sort(key=lambda item: -last_seconds.get(str(item[0]), 0.0))
+        draw_a_figure()
+        warmkernel.freeze()
     # Two per core: a kernel spends part of its life waiting for messages (start-up, shutdown).
     workers = min(len(pending), 2 * (os.cpu_count() or 1))
     print(f"preexecute: executing {len(pending)} notebook(s) on {workers} processes", flush=True)
     start = time.perf_counter()
     failed = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # The workers, and the kernels they fork, must not hold the build's pipe open.
+    close_pipe = (os.close, (build.descriptor,)) if build is not None else (None, ())
+    with ProcessPoolExecutor(workers, initializer=close_pipe[0], initargs=close_pipe[1]) as pool:
         futures = {pool.submit(execute, path, nb, settings): path for path, nb in pending}
         for future in as_completed(futures):
             path = futures[future]
             name = path.relative_to(book)
             executed, seconds, traceback = future.result()
-            if traceback is not None:
+            if traceback is None:
+                bundle = CacheBundleIn(executed, str(path), data={"execution_seconds": seconds})
+                cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+                print(f"preexecute: {name} in {seconds:.1f} s", flush=True)
+            else:
                 failed.append(name)
                 print(f"preexecute: {name} failed:\n{traceback}", file=sys.stderr, flush=True)
-                continue
-            bundle = CacheBundleIn(executed, str(path), data={"execution_seconds": seconds})
-            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
-            print(f"preexecute: {name} in {seconds:.1f} s", flush=True)
+            if build is not None:
+                build.tell({"path": str(path), "ok": traceback is None})
     print(f"preexecute: done in {time.perf_counter() - start:.1f} s", flush=True)
-    if failed:
-        print(f"preexecute: failed: {', '.join(map(str, failed))}", file=sys.stderr)
-        return 1
-    return 0
+    return failed
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Without the interpreter's clean-up, which takes about 0.8 s once torch is imported: the
+    # cache is written, the workers have exited, and nothing else is left to close.
+    os._exit(status)

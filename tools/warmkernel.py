@@ -12,6 +12,7 @@ prepared, and ``MPLBACKEND`` set before matplotlib loads as ipykernel sets it at
 Use, in a process that executes one notebook at a time::
 
     warmkernel.preload(["numpy", "torch", "matplotlib.pyplot"])
+    warmkernel.freeze()
     with warmkernel.seed():
         single_nb_execution(notebook, ..., kernel_manager_class=warmkernel.KernelManager)
 
@@ -22,6 +23,7 @@ the command and environment it is to run the kernel with.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -42,8 +44,27 @@ def preload(modules: Iterable[str]) -> None:
     """Import ``modules`` (and the kernel's own machinery) into this process, for forking."""
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     importlib.import_module("ipykernel.kernelapp")
+    # A kernel imports its debugger (debugpy) as it starts.  debugpy warns on import that
+    # "frozen modules are being used" unless this is set; jupyter_client launches kernels
+    # without -Xfrozen_modules=off as well, so the warning says nothing about the book.
+    # The variable is set for the import only: the kernels get the environment as it was.
+    unset = "PYDEVD_DISABLE_FILE_VALIDATION" not in os.environ
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    try:
+        importlib.import_module("ipykernel.debugger")
+    finally:
+        if unset:
+            del os.environ["PYDEVD_DISABLE_FILE_VALIDATION"]
     for module in modules:
         importlib.import_module(module)
+
+
+def freeze() -> None:
+    """Call once everything is loaded, before forking: it moves the objects that exist out of
+    the collector's reach.  Otherwise each forked process's first collections write to every
+    object's header, and so copy most of the parent's memory."""
+    gc.collect()
+    gc.freeze()
 
 
 class _Seed:
