@@ -231,11 +231,12 @@ class Build:
     def __init__(self, command: list[str], pending: list[Path]) -> None:
         read, self.descriptor = os.pipe()
         self.pipe = os.fdopen(self.descriptor, "w", encoding="utf-8")
-        self.tell({"pending": [str(path) for path in pending]})
         self.process = subprocess.Popen(
             command, pass_fds=(read,), env={**os.environ, self.ENVIRONMENT: str(read)}
         )
         os.close(read)
+        # After starting the reader: a long list would not fit in the pipe's buffer.
+        self.tell({"pending": [str(path) for path in pending]})
 
     def tell(self, message: dict[str, Any]) -> None:
         try:
