@@ -37,12 +37,21 @@ $(PACKAGE_STAMP): $(wildcard lossnotes/*.py tools/*.py)
 	mkdir -p _build
 	touch $@
 
-book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
+# Sphinx does not notice a change in its local extensions or in a static file (when no page is
+# out of date it does not even copy the static files): read and write every page again then.
+SITE_STAMP := _build/.site-sources
+
+$(SITE_STAMP): $(wildcard _ext/*.py _static/*)
+	rm -rf _build/.doctrees
+	mkdir -p _build
+	touch $@
+
+book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	# Execute the changed chapters in parallel into the cache the build reads, while the build
 	# starts and reads the other pages (tools/preexecute.py, _ext/preexecuted.py).
 	$(PYTHON) tools/preexecute.py . -- $(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
-test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP)
+test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)

@@ -68,6 +68,12 @@ async (seconds) => {
     brokenImages: Array.from(document.images).filter((image) => image.naturalWidth === 0)
       .map((image) => image.currentSrc || image.src),
     links: Array.from(document.querySelectorAll("a[href]"), (anchor) => anchor.href),
+    // Tables and printed outputs that the reader would have to scroll sideways (code may).
+    tooWide: Array.from(document.querySelectorAll("article table, div.cell_output pre"))
+      .map((box) => [box, box.tagName === "TABLE" ? box.parentElement : box])
+      .filter(([box, frame]) => box.scrollWidth > frame.clientWidth + 1)
+      .map(([box, frame]) => `${box.tagName.toLowerCase()} of ${box.scrollWidth} px in `
+        + `${frame.clientWidth} px: ${box.textContent.trim().slice(0, 60)}`),
     equations: Array.from(document.querySelectorAll('div.math[id^="equation-"]'), (math) => {
       const number = math.querySelector(".eqno");
       return {
@@ -232,6 +238,7 @@ def open_and_check(
         )
     problems += [f"MathJax error: {error}" for error in report["mathErrors"]]
     problems += [f"image did not load: {source}" for source in report["brokenImages"]]
+    problems += [f"wider than the page: {box}" for box in report["tooWide"]]
     for equation in report["equations"]:
         number = equation["number"] or ""
         if not (re.fullmatch(r"\(\d+(\.\d+)*\)", number) and equation["visible"]):
