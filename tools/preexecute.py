@@ -20,11 +20,11 @@ Usage: ``python tools/preexecute.py [BOOK] [-- BUILD COMMAND]`` (default: the cu
 directory).  When nothing changed it only hashes the chapters.  If a chapter raises, its
 traceback is printed and the exit status is 1, after the other chapters have run.
 
-With a build command (``make book`` passes ``jupyter-book build``), the build is started as soon
-as the pending chapters are known and runs alongside their execution: Sphinx starts up and
-reads the other pages meanwhile, and _ext/preexecuted.py holds the reading of each pending
-chapter until this script says, through a pipe, that it is cached.  The exit status is then the
-build's, or 1 if a chapter failed (the build is stopped).
+With a build command (``make book`` passes ``jupyter-book build``), the build is started first
+and runs alongside the execution of the pending chapters: Sphinx starts up and reads the other
+pages meanwhile, and _ext/preexecuted.py holds the reading of each pending chapter until this
+script says, through a pipe, that it is cached.  The exit status is then the build's, or 1 if a
+chapter failed (the build is stopped).
 """
 
 from __future__ import annotations
@@ -162,14 +162,15 @@ def main(argv: list[str]) -> int:
     else:
         command = []
     book = Path(argv[0] if argv else ".").resolve()
-    settings = read_settings(book)
-    pending = pending_notebooks(book, settings) if settings.mode == "cache" else []
-    if not pending:  # nothing to execute (or myst-nb executes by itself): just build
-        return subprocess.call(command) if command else 0
-
-    build = Build(command, [path for path, _ in pending]) if command else None
+    # The build starts first: it takes longer to start up than this script takes to hash the
+    # chapters, and waits for the list of pending ones only once it is ready to read.
+    build = Build(command) if command else None
     try:
-        failed = execute_all(book, pending, settings, build)
+        settings = read_settings(book)
+        pending = pending_notebooks(book, settings) if settings.mode == "cache" else []
+        if build is not None:
+            build.tell({"pending": [str(path) for path, _ in pending]})
+        failed = execute_all(book, pending, settings, build) if pending else []
     except BaseException:
         if build is not None:
             build.stop()
@@ -228,15 +229,13 @@ class Build:
 
     ENVIRONMENT = "LOSSNOTES_PREEXECUTE_FD"
 
-    def __init__(self, command: list[str], pending: list[Path]) -> None:
+    def __init__(self, command: list[str]) -> None:
         read, self.descriptor = os.pipe()
         self.pipe = os.fdopen(self.descriptor, "w", encoding="utf-8")
         self.process = subprocess.Popen(
             command, pass_fds=(read,), env={**os.environ, self.ENVIRONMENT: str(read)}
         )
         os.close(read)
-        # After starting the reader: a long list would not fit in the pipe's buffer.
-        self.tell({"pending": [str(path) for path in pending]})
 
     def tell(self, message: dict[str, Any]) -> None:
         try:
