@@ -43,13 +43,15 @@ def as_float_array(value: Any, name: str) -> np.ndarray:
         try:
             array = np.asarray(value)
         except ValueError as error:  # ragged nested lists
-            raise ValueError(f"{name} must be a rectangular array: {error}") from None
+            raise ValueError(
+                f"{name} must be a rectangular array: {error}"
+            ) from None
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
     if array.dtype.kind != "f":
         raise TypeError(
-            f"{name} must be a floating-point array (float16, float32 or float64); "
-            f"got dtype {array.dtype}"
+            f"{name} must be a floating-point array "
+            f"(float16, float32 or float64); got dtype {array.dtype}"
         )
     return array
 
@@ -66,7 +68,9 @@ def result_dtype(*arrays: np.ndarray) -> np.dtype:
     return np.result_type(*(dimensioned or [a.dtype for a in arrays]))
 
 
-def broadcast_pair(input: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def broadcast_pair(
+    input: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Broadcast ``input`` and ``target`` the way torch's regression losses do.
 
     Differing shapes that broadcast are allowed but almost always a bug
@@ -81,36 +85,47 @@ def broadcast_pair(input: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, n
             np.broadcast_shapes(input.shape, target.shape)
         except ValueError:
             raise ValueError(
-                f"input of shape {input.shape} and target of shape {target.shape} "
-                "must have the same shape or broadcast together"
+                f"input of shape {input.shape} and target of shape "
+                f"{target.shape} must have the same shape or broadcast "
+                "together"
             ) from None
         warnings.warn(
-            f"Using a target size ({_torch_size(target.shape)}) that is different to "
-            f"the input size ({_torch_size(input.shape)}). This will likely lead to "
-            "incorrect results due to broadcasting. Please ensure they have the same size.",
+            f"Using a target size ({_torch_size(target.shape)}) that is "
+            f"different to the input size ({_torch_size(input.shape)}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
             UserWarning,
             stacklevel=3,
         )
     dtype = np.result_type(input.dtype, target.dtype)
     expanded_input, expanded_target = np.broadcast_arrays(input, target)
-    return expanded_input.astype(dtype, copy=False), expanded_target.astype(dtype, copy=False)
+    return (
+        expanded_input.astype(dtype, copy=False),
+        expanded_target.astype(dtype, copy=False),
+    )
 
 
 def _torch_size(shape: tuple[int, ...]) -> str:
     return f"torch.Size({list(shape)})"
 
 
-def check_reduction(reduction: Any, allowed: tuple[str, ...] = REDUCTIONS) -> str:
+def check_reduction(
+    reduction: Any, allowed: tuple[str, ...] = REDUCTIONS
+) -> str:
     """Return ``reduction`` if it is one of ``allowed``, else raise."""
     if not isinstance(reduction, str):
-        raise TypeError(f"reduction must be a string, one of {allowed}; got {reduction!r}")
+        raise TypeError(
+            f"reduction must be a string, one of {allowed}; got {reduction!r}"
+        )
     if reduction not in allowed:
-        raise ValueError(f"reduction must be one of {allowed}; got {reduction!r}")
+        raise ValueError(
+            f"reduction must be one of {allowed}; got {reduction!r}"
+        )
     return reduction
 
 
 def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
-    """Map the deprecated ``size_average`` / ``reduce`` pair to a reduction name.
+    """Map the deprecated ``size_average`` / ``reduce`` pair to a reduction.
 
     Exactly as ``torch.nn._reduction.legacy_get_string``: a flag left as
     ``None`` counts as ``True``; ``reduce=False`` wins over everything and
@@ -140,13 +155,18 @@ def resolve_reduction(
     reduction: str,
     allowed: tuple[str, ...] = REDUCTIONS,
 ) -> str:
-    """The reduction a call asks for: the legacy flags, when given, override ``reduction``."""
+    """The reduction a call asks for.
+
+    The legacy flags, when either is given, override ``reduction``.
+    """
     if size_average is not None or reduce is not None:
         return legacy_reduction(size_average, reduce)
     return check_reduction(reduction, allowed)
 
 
-def apply_reduction(loss: np.ndarray, reduction: str, denominator: Any = None) -> np.ndarray:
+def apply_reduction(
+    loss: np.ndarray, reduction: str, denominator: Any = None
+) -> np.ndarray:
     """Apply ``reduction`` to elementwise ``loss``.
 
     ``'mean'`` divides the sum by ``denominator`` when one is given (a weight
@@ -160,7 +180,8 @@ def apply_reduction(loss: np.ndarray, reduction: str, denominator: Any = None) -
         return np.asarray(total, dtype=loss.dtype)
     count = loss.size if denominator is None else denominator
     with np.errstate(invalid="ignore", divide="ignore"):
-        # As torch's division of two 0-d tensors: a float64 weight sum promotes a float32 total.
+        # As torch's division of two 0-d tensors: a float64 weight sum
+        # promotes a float32 total.
         return np.asarray(total / count)
 
 
@@ -171,7 +192,7 @@ def reduce_backward(
     reduction: str,
     denominator: Any = None,
 ) -> np.ndarray:
-    """Gradient of :func:`apply_reduction` with respect to the elementwise loss.
+    """Gradient of :func:`apply_reduction` with respect to its ``loss``.
 
     ``grad_output`` (default ones) has the shape of the reduced loss: ``shape``
     for ``'none'``, scalar otherwise.  The result has ``shape``.
@@ -183,7 +204,8 @@ def reduce_backward(
         expected = shape if reduction == "none" else ()
         if upstream.shape != expected:
             raise ValueError(
-                f"grad_output must have the shape of the loss, {expected}; got {upstream.shape}"
+                "grad_output must have the shape of the loss, "
+                f"{expected}; got {upstream.shape}"
             )
     if reduction == "mean":
         count = int(np.prod(shape)) if denominator is None else denominator
@@ -193,7 +215,7 @@ def reduce_backward(
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes along which an argument of ``shape`` was broadcast."""
+    """Sum ``grad`` over the axes along which ``shape`` was broadcast."""
     leading = grad.ndim - len(shape)
     axes = tuple(range(leading)) + tuple(
         leading + axis
@@ -206,18 +228,23 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:
-    """torch's elementwise ``weight`` must have exactly the shape of ``input``."""
+    """torch's elementwise ``weight`` must have the shape of ``input``."""
     if weight.shape != input.shape:
         raise ValueError(
-            f"weight must have the same shape as input, {input.shape}; got {weight.shape}"
+            f"weight must have the same shape as input, {input.shape}; "
+            f"got {weight.shape}"
         )
 
 
 def check_positive(value: float, name: str, allow_zero: bool) -> float:
-    """Refuse a negative (or, unless ``allow_zero``, zero) scalar hyper-parameter, and NaN."""
+    """Refuse a negative scalar hyper-parameter, and NaN.
+
+    Zero is refused too, unless ``allow_zero``.
+    """
     if not np.isscalar(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a real number; got {value!r}")
-    # Written so that NaN, which fails every comparison, is refused too (as torch does).
+    # Written so that NaN, which fails every comparison, is refused too
+    # (as torch does).
     if not (value > 0 or (value == 0 and allow_zero)):
         rule = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {rule}; got {value!r}")

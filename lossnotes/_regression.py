@@ -26,16 +26,18 @@ from ._core import (
 
 __all__ = ["huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
 
-# A function of the difference d = input - target, element by element.  It may overwrite d:
-# the forward and backward paths make d for it, and at millions of elements every temporary
-# NumPy allocates costs about as much as the arithmetic.
+# A function of the difference d = input - target, element by element.  It
+# may overwrite d: the forward and backward paths make d for it, and at
+# millions of elements every temporary NumPy allocates costs about as much as
+# the arithmetic.
 Pointwise = Callable[[np.ndarray], np.ndarray]
 
 
 def _prepare(input: Any, target: Any, weight: Any):
     input = as_float_array(input, "input")
     target = np.asarray(target)
-    if target.dtype.kind in "iu":  # torch promotes an integer target to the input's dtype
+    # torch promotes an integer target to the input's dtype.
+    if target.dtype.kind in "iu":
         target = target.astype(input.dtype)
     target = as_float_array(target, "target")
     expanded_input, expanded_target = broadcast_pair(input, target)
@@ -84,11 +86,18 @@ def _backward(
     *,
     mean_over_weight: bool = True,
 ) -> np.ndarray:
-    """Gradient of :func:`_forward` with respect to ``input``, in ``input``'s shape and dtype."""
+    """Gradient of :func:`_forward` with respect to ``input``.
+
+    It has the shape and dtype of ``input``.
+    """
     input, diff, weight = _prepare(input, target, weight)
     dtype = diff.dtype if weight is None else result_dtype(diff, weight)
-    denominator = weight.sum() if weight is not None and mean_over_weight else None
-    upstream = reduce_backward(grad_output, diff.shape, dtype, reduction, denominator)
+    denominator = (
+        weight.sum() if weight is not None and mean_over_weight else None
+    )
+    upstream = reduce_backward(
+        grad_output, diff.shape, dtype, reduction, denominator
+    )
     if weight is not None:
         upstream = upstream * weight
     grad = upstream * derivative(diff)
@@ -100,8 +109,8 @@ def _absolute(diff: np.ndarray) -> np.ndarray:
 
 
 def _sign(diff: np.ndarray) -> np.ndarray:
-    # The subgradient torch uses at a kink: sign(0) = 0; and torch's sign(NaN) is 0 too,
-    # where np.sign gives NaN.
+    # The subgradient torch uses at a kink: sign(0) = 0; and torch's sign(NaN)
+    # is 0 too, where np.sign gives NaN.
     return (diff > 0).astype(diff.dtype) - (diff < 0)
 
 
@@ -116,15 +125,18 @@ def _twice(diff: np.ndarray) -> np.ndarray:
 def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
     """Pointwise Smooth L1 and its derivative for a given ``beta``."""
     if beta == 0:
-        # torch switches to l1_loss here: the quadratic piece would divide by zero.
+        # torch switches to l1_loss here: the quadratic would divide by zero.
         return _absolute, _sign
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
         if diff.dtype.type(beta) == 0:
-            # A beta below the dtype's range is 0 in torch's kernel too: the line |d| - 0.
+            # A beta below the dtype's range is 0 in torch's kernel too: the
+            # line |d| - 0.
             return _absolute(diff)
-        # Huber's (d - q/2) q (see _huber) with the slope q / beta for q: that is
-        # (d/2)(d/beta) inside the band and exactly |d| - beta/2 outside, torch's two pieces.
+        # Huber's (d - q/2) q (see _huber) with the slope q / beta for q: that
+        # is (d/2)(d/beta) inside the band and exactly |d| - beta/2 outside,
+        # torch's two pieces.  Halving is exact, so (q/2) / (beta/2) is the
+        # slope q / beta, exactly +-1 outside the band.
         half = np.clip(diff, -beta, beta)
         half *= 0.5
         loss = np.subtract(diff, half, out=diff)
@@ -132,7 +144,7 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
         if beta == 1:
             slope *= 2  # what dividing by 1/2 gives, faster
         else:
-            slope /= beta / 2  # halving is exact: q / beta, and exactly +-1 outside the band
+            slope /= beta / 2
         loss *= slope
         return loss
 
@@ -152,11 +164,13 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
     """Pointwise Huber loss and its derivative for a given ``delta``."""
 
     def pointwise(diff: np.ndarray) -> np.ndarray:
-        # With q = clip(d, -delta, delta), (d - q/2) q is d^2 / 2 inside the band and
-        # delta (|d| - delta/2) outside: torch's two pieces, with torch's rounding, as halving
-        # is exact.  Unlike np.where(|d| < delta, ...), it does not branch per element, which
-        # is several times slower on data that straddle delta; it overflows only where the
-        # loss does; and it works in place on the difference, with a single temporary.
+        # With q = clip(d, -delta, delta), (d - q/2) q is d^2 / 2 inside the
+        # band and delta (|d| - delta/2) outside: torch's two pieces, with
+        # torch's rounding, as halving is exact.  Unlike
+        # np.where(|d| < delta, ...), it does not branch per element, which is
+        # several times slower on data that straddle delta; it overflows only
+        # where the loss does; and it works in place on the difference, with a
+        # single temporary.
         half = np.clip(diff, -delta, delta)
         half *= 0.5
         loss = np.subtract(diff, half, out=diff)
@@ -165,7 +179,8 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
         return loss
 
     def derivative(diff: np.ndarray) -> np.ndarray:
-        # Same as delta * smooth_l1'(diff): the slope of the quadratic, capped at +-delta.
+        # Same as delta * smooth_l1'(diff): the slope of the quadratic, capped
+        # at +-delta.
         return np.clip(diff, -delta, delta)
 
     return pointwise, derivative
@@ -188,7 +203,8 @@ def l1_loss(
     target : ndarray broadcastable with `input`
         Targets; a shape different from `input` warns, as in torch.
     size_average, reduce : bool, optional
-        Deprecated; when either is given it overrides `reduction` (with a warning).
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
     reduction : {'mean', 'sum', 'none'}
         How to reduce the elementwise losses.
     weight : ndarray of the shape of `input`, optional
@@ -213,7 +229,8 @@ def l1_loss(
 
     Notes
     -----
-    With :math:`d_i = x_i - y_i`, the elementwise loss is :math:`\ell_i = w_i |d_i|`;
+    With :math:`d_i = x_i - y_i`, the elementwise loss is
+    :math:`\ell_i = w_i |d_i|`;
     ``'sum'`` adds them and ``'mean'`` divides the sum by :math:`\sum_i w_i`
     (by the element count when there is no weight):
 
@@ -247,7 +264,8 @@ def mse_loss(
     target : ndarray broadcastable with `input`
         Targets; a shape different from `input` warns, as in torch.
     size_average, reduce : bool, optional
-        Deprecated; when either is given it overrides `reduction` (with a warning).
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
     reduction : {'mean', 'sum', 'none'}
         How to reduce the elementwise losses.
     weight : ndarray of the shape of `input`, optional
@@ -303,11 +321,13 @@ def smooth_l1_loss(
     target : ndarray broadcastable with `input`
         Targets; a shape different from `input` warns, as in torch.
     size_average, reduce : bool, optional
-        Deprecated; when either is given it overrides `reduction` (with a warning).
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
     reduction : {'mean', 'sum', 'none'}
         How to reduce the elementwise losses.
     beta : float, default 1.0
-        Where the quadratic piece meets the linear one; ``beta=0`` is the L1 loss.
+        Where the quadratic piece meets the linear one; ``beta=0`` is the L1
+        loss.
 
     Returns
     -------
@@ -317,7 +337,8 @@ def smooth_l1_loss(
     Raises
     ------
     ValueError
-        If `beta` is negative, the shapes do not broadcast or `reduction` is unknown.
+        If `beta` is negative, the shapes do not broadcast or `reduction` is
+        unknown.
     TypeError
         If `input` is not floating point.
 
@@ -330,8 +351,10 @@ def smooth_l1_loss(
     With :math:`d_i = x_i - y_i`:
 
     .. math::
-        \ell_i = \begin{cases} \tfrac12 d_i^2 / \beta & |d_i| < \beta \\
-                               |d_i| - \tfrac12 \beta & \text{otherwise} \end{cases}
+        \ell_i = \begin{cases}
+            \tfrac12 d_i^2 / \beta & |d_i| < \beta \\
+            |d_i| - \tfrac12 \beta & \text{otherwise}
+        \end{cases}
 
     The two pieces meet with equal value and slope at :math:`|d_i| = \beta`.
     Huber's loss is :math:`\beta` times this one (Girshick, 2015).
@@ -353,7 +376,7 @@ def huber_loss(
     delta: float = 1.0,
     weight: Any = None,
 ) -> np.ndarray:
-    r"""Huber loss: quadratic for errors below `delta`, linear with slope `delta` above.
+    r"""Huber loss: quadratic below `delta`, linear with slope `delta` above.
 
     Parameters
     ----------
@@ -390,18 +413,27 @@ def huber_loss(
     With :math:`d_i = x_i - y_i` (Huber, 1964):
 
     .. math::
-        \ell_i = w_i \begin{cases} \tfrac12 d_i^2 & |d_i| < \delta \\
-                                   \delta (|d_i| - \tfrac12 \delta) & \text{otherwise} \end{cases}
+        \ell_i = w_i \begin{cases}
+            \tfrac12 d_i^2 & |d_i| < \delta \\
+            \delta (|d_i| - \tfrac12 \delta) & \text{otherwise}
+        \end{cases}
 
     Examples
     --------
-    >>> huber_loss([0.0, 0.5, 3.0], [0.0, 0.0, 0.0], reduction="none", delta=2.0)
+    >>> x, y = [0.0, 0.5, 3.0], [0.0, 0.0, 0.0]
+    >>> huber_loss(x, y, reduction="none", delta=2.0)
     array([0.   , 0.125, 4.   ])
     """
     reduction = resolve_reduction(None, None, reduction)
     pointwise, _ = _huber(check_positive(delta, "delta", allow_zero=False))
     return _forward(
-        input, target, weight, reduction, pointwise, mean_over_weight=False, keep_input_dtype=True
+        input,
+        target,
+        weight,
+        reduction,
+        pointwise,
+        mean_over_weight=False,
+        keep_input_dtype=True,
     )
 
 
@@ -414,7 +446,10 @@ def l1_loss_grad(
     weight: Any = None,
     grad_output: Any = None,
 ) -> np.ndarray:
-    """Gradient of :func:`l1_loss` with respect to `input`; ``sign(0) = 0`` at the kink."""
+    """Gradient of :func:`l1_loss` with respect to `input`.
+
+    At the kink it is torch's subgradient, ``sign(0) = 0``.
+    """
     reduction = resolve_reduction(size_average, reduce, reduction)
     return _backward(input, target, weight, reduction, _sign, grad_output)
 

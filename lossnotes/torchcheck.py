@@ -27,7 +27,7 @@ __all__ = [
 
 
 def torch_version() -> str:
-    """The version of the installed torch, for pages that say what they were checked against."""
+    """The installed torch's version, for pages that say what they checked."""
     import torch
 
     return torch.__version__
@@ -37,13 +37,18 @@ def _to_torch(value: Any, requires_grad: bool = False):
     import torch
 
     if isinstance(value, (np.ndarray, np.generic)):
-        tensor = torch.from_numpy(np.array(value))  # a copy: torch must not share our memory
-        return tensor.requires_grad_(requires_grad) if requires_grad else tensor
+        # A copy: torch must not share our memory.
+        tensor = torch.from_numpy(np.array(value))
+        return (
+            tensor.requires_grad_(requires_grad) if requires_grad else tensor
+        )
     return value
 
 
-def torch_loss(name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> np.ndarray:
-    """``torch.nn.functional.<name>(*args, **kwargs)`` with NumPy in and out."""
+def torch_loss(
+    name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None
+) -> np.ndarray:
+    """``torch.nn.functional.<name>(*args, **kwargs)``, NumPy in and out."""
     import torch.nn.functional as F
 
     tensors = [_to_torch(a) for a in args]
@@ -60,40 +65,52 @@ def torch_gradient(
     wrt: Sequence[int] = (0,),
     grad_output: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...]]:
-    """Loss and autograd gradient of ``torch.nn.functional.<name>`` with respect to ``args[wrt]``.
+    """Loss and autograd gradient of ``torch.nn.functional.<name>``.
 
-    Returns ``(loss, gradient)``, the gradient a single array when ``wrt`` has
-    one entry and a tuple otherwise, like ``lossnotes.grad``.
+    Returns ``(loss, gradient)``, the gradient with respect to ``args[wrt]``:
+    a single array when ``wrt`` has one entry and a tuple otherwise, like
+    ``lossnotes.grad``.
     """
     import torch
     import torch.nn.functional as F
 
-    tensors = [_to_torch(a, requires_grad=i in wrt) for i, a in enumerate(args)]
+    tensors = [
+        _to_torch(a, requires_grad=i in wrt) for i, a in enumerate(args)
+    ]
     kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loss = getattr(F, name)(*tensors, **kw)
-    upstream = torch.ones_like(loss) if grad_output is None else torch.from_numpy(grad_output)
+    upstream = (
+        torch.ones_like(loss)
+        if grad_output is None
+        else torch.from_numpy(grad_output)
+    )
     inputs = [tensors[i] for i in wrt]
     grads = torch.autograd.grad(loss, inputs, upstream, allow_unused=True)
     grads = tuple(
-        np.zeros(t.shape, dtype=t.detach().numpy().dtype) if g is None else g.numpy()
+        np.zeros(t.shape, dtype=t.detach().numpy().dtype)
+        if g is None
+        else g.numpy()
         for t, g in zip(inputs, grads)
     )
     return loss.detach().numpy(), grads[0] if len(grads) == 1 else grads
 
 
 def finite_difference_gradient(
-    function: Callable[[np.ndarray], Any], point: np.ndarray, step: float = 1e-6
+    function: Callable[[np.ndarray], Any],
+    point: np.ndarray,
+    step: float = 1e-6,
 ) -> np.ndarray:
-    """Central-difference gradient of a scalar ``function`` at ``point`` (float64).
+    """Central-difference gradient of a scalar ``function`` at ``point``.
 
-    Independent of both implementations, so it checks a derivation rather
-    than agreement.  Only meaningful away from kinks.
+    Computed in float64, independent of both implementations, so it checks a
+    derivation rather than agreement.  Only meaningful away from kinks.
     """
     point = np.asarray(point, dtype=np.float64)
     gradient = np.empty_like(point)
-    for index in np.ndindex(point.shape):  # one pair of evaluations per coordinate
+    # One pair of evaluations per coordinate.
+    for index in np.ndindex(point.shape):
         shifted = point.copy()
         shifted[index] += step
         upper = float(function(shifted))
@@ -103,8 +120,14 @@ def finite_difference_gradient(
 
 
 def _max_error(ours: Any, theirs: Any) -> float:
-    """Largest difference, relative to the size of torch's value; NaN against NaN counts as 0."""
-    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    """Largest difference, relative to the size of torch's value.
+
+    NaN against NaN counts as 0.
+    """
+    ours, theirs = (
+        np.asarray(ours, dtype=np.float64),
+        np.asarray(theirs, dtype=np.float64),
+    )
     if ours.shape != theirs.shape:
         return np.inf
     if ours.size == 0:
@@ -135,7 +158,9 @@ class Agreement:
     @property
     def worst(self) -> float:
         errors = [row["loss error"] for row in self.rows] + [
-            row["grad error"] for row in self.rows if row["grad error"] is not None
+            row["grad error"]
+            for row in self.rows
+            if row["grad error"] is not None
         ]
         return max(errors, default=0.0)
 
@@ -145,12 +170,17 @@ class Agreement:
             row
             for row in self.rows
             if not row["loss error"] <= self.tolerance
-            or (row["grad error"] is not None and not row["grad error"] <= self.tolerance)
+            or (
+                row["grad error"] is not None
+                and not row["grad error"] <= self.tolerance
+            )
         ]
 
     def _cells(self, row: dict[str, Any]) -> list[str]:
         grad = row["grad error"]
-        return [_describe(row["kwargs"].get(p, "")) for p in self.parameters] + [
+        return [
+            _describe(row["kwargs"].get(p, "")) for p in self.parameters
+        ] + [
             str(row["shape"]),
             f"{row['loss error']:.1e}",
             "–" if grad is None else f"{grad:.1e}",
@@ -162,7 +192,9 @@ class Agreement:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row)) + "</tr>"
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
+            + "</tr>"
             for row in self.rows
         )
         caption = (
@@ -171,7 +203,8 @@ class Agreement:
             f"(tolerance {self.tolerance:.0e})"
         )
         return (
-            f'<table class="agreement"><caption>{html.escape(caption)}</caption>'
+            '<table class="agreement">'
+            f"<caption>{html.escape(caption)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
 
@@ -189,7 +222,7 @@ def agreement(
     tolerance: float = 1e-12,
     seed: int = 0,
 ) -> Agreement:
-    """Check ``lossnotes.<name>`` and its gradient against torch for every combination in ``grid``.
+    """Check ``lossnotes.<name>`` and its gradient against torch.
 
     Each keyword combination of ``grid`` is passed to both implementations with
     the positional ``args``; the gradient with respect to ``args[i]`` for ``i``
@@ -214,9 +247,16 @@ def agreement(
             upstream = rng.standard_normal(theirs.shape).astype(theirs.dtype)
             grad_error = None
             if wrt:
-                _, their_grad = torch_gradient(name, args, kwargs, wrt, upstream)
+                _, their_grad = torch_gradient(
+                    name, args, kwargs, wrt, upstream
+                )
                 our_grad = ours_grad(*args, **kwargs, grad_output=upstream)
-                pairs = zip(*(g if isinstance(g, tuple) else (g,) for g in (our_grad, their_grad)))
+                pairs = zip(
+                    *(
+                        g if isinstance(g, tuple) else (g,)
+                        for g in (our_grad, their_grad)
+                    )
+                )
                 grad_error = max(_max_error(a, b) for a, b in pairs)
         result.rows.append(
             {
@@ -230,7 +270,8 @@ def agreement(
         )
     if result.failures:
         raise AssertionError(
-            f"lossnotes.{name} disagrees with torch in {len(result.failures)} case(s):\n"
+            f"lossnotes.{name} disagrees with torch in "
+            f"{len(result.failures)} case(s):\n"
             + "\n".join(repr(row) for row in result.failures)
         )
     return result
