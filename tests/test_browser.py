@@ -68,8 +68,8 @@ async (seconds) => {
     brokenImages: Array.from(document.images).filter((image) => image.naturalWidth === 0)
       .map((image) => image.currentSrc || image.src),
     links: Array.from(document.querySelectorAll("a[href]"), (anchor) => anchor.href),
-    // Tables and printed outputs that the reader would have to scroll sideways (code may).
-    tooWide: Array.from(document.querySelectorAll("article table, div.cell_output pre"))
+    // Tables, code and outputs that the reader would have to scroll sideways.
+    tooWide: Array.from(document.querySelectorAll("article table, article pre"))
       .map((box) => [box, box.tagName === "TABLE" ? box.parentElement : box])
       .filter(([box, frame]) => box.scrollWidth > frame.clientWidth + 1)
       .map(([box, frame]) => `${box.tagName.toLowerCase()} of ${box.scrollWidth} px in `
