@@ -21,9 +21,6 @@ from typing import IO, Any
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
 
 ENVIRONMENT = "LOSSNOTES_PREEXECUTE_FD"
 

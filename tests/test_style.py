@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 from conftest import ROOT, toc_documents
 
 RUFF = Path(sys.executable).parent / "ruff"
 # What fits the text column of a 1280 px window (see _static/lossnotes.css).
 COLUMNS = 79
-CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
 def _ruff(*arguments: str) -> subprocess.CompletedProcess:
@@ -37,14 +36,9 @@ def test_chapter_code_cells_fit_the_text_column() -> None:
         f"{document}.md: {line}"
         for document in toc_documents()
         if (ROOT / f"{document}.md").is_file()
-        for cell in CODE_CELL.findall((ROOT / f"{document}.md").read_text())
-        for line in cell.splitlines()
+        for cell in jupytext.read(ROOT / f"{document}.md").cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
         if len(line) > COLUMNS
     ]
     assert not long_lines, "\n".join(long_lines)
-
-
-def test_the_code_cell_pattern_finds_the_cells() -> None:
-    source = (ROOT / "chapters" / "regression" / "l1_loss.md").read_text()
-    cells = CODE_CELL.findall(source)
-    assert len(cells) == source.count("```{code-cell}") and len(cells) > 5

@@ -30,6 +30,7 @@ chapter failed (the build is stopped).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -49,17 +50,15 @@ from jupyter_cache.base import CacheBundleIn
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 from myst_parser.config.main import MdParserConfig
 
-# What the chapters import that takes long to import: imported once, before the kernels fork.
-# Some are imported lazily, on first use: ipykernel.ipkernel imports the debugger (debugpy) when a
-# kernel starts, and torch.autograd.grad imports symbolic_shapes (and so sympy) on its first call;
-# each costs a kernel 0.2-0.4 s.
+# What the chapters import that takes long to import: imported once, before the kernels fork
+# (warmkernel.preload adds the kernel's own modules).  torch.autograd.grad imports symbolic_shapes,
+# and so sympy, only on its first call, which cost each chapter 0.4 s.
 PRELOAD = (
     "numpy",
     "matplotlib.pyplot",
     "torch",
     "torch.fx.experimental.symbolic_shapes",
     "IPython.display",
-    "ipykernel.ipkernel",
     "myst_nb",
     "lossnotes.torchcheck",
 )
@@ -273,8 +272,8 @@ def execute_all(
     start = time.perf_counter()
     failed = []
     # The workers, and the kernels they fork, must not hold the build's pipe open.
-    close_pipe = (os.close, (build.descriptor,)) if build is not None else (None, ())
-    with ProcessPoolExecutor(workers, initializer=close_pipe[0], initargs=close_pipe[1]) as pool:
+    close_pipe = None if build is None else functools.partial(os.close, build.descriptor)
+    with ProcessPoolExecutor(workers, initializer=close_pipe) as pool:
         futures = {pool.submit(execute, path, nb, settings): path for path, nb in pending}
         for future in as_completed(futures):
             path = futures[future]
