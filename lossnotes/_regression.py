@@ -133,10 +133,10 @@ def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
             # A beta below the dtype's range is 0 in torch's kernel too: the
             # line |d| - 0.
             return _absolute(diff)
-        # Huber's (d - q/2) q (see _huber) with the slope q / beta for q: that
-        # is (d/2)(d/beta) inside the band and exactly |d| - beta/2 outside,
-        # torch's two pieces.  Halving is exact, so (q/2) / (beta/2) is the
-        # slope q / beta, exactly +-1 outside the band.
+        # Huber's (d - q/2) q (see _huber), with the slope q / beta in place
+        # of the second q: that is (d/2)(d/beta) inside the band and exactly
+        # |d| - beta/2 outside, torch's two pieces.  Halving is exact, so the
+        # slope is computed as (q/2) / (beta/2), exactly +-1 outside the band.
         half = np.clip(diff, -beta, beta)
         half *= 0.5
         loss = np.subtract(diff, half, out=diff)
@@ -166,7 +166,8 @@ def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
     def pointwise(diff: np.ndarray) -> np.ndarray:
         # With q = clip(d, -delta, delta), (d - q/2) q is d^2 / 2 inside the
         # band and delta (|d| - delta/2) outside: torch's two pieces, with
-        # torch's rounding, as halving is exact.  Unlike
+        # torch's rounding, as halving is exact (computed below as
+        # 2 (d - q/2) (q/2), with q/2 in `half`).  Unlike
         # np.where(|d| < delta, ...), it does not branch per element, which is
         # several times slower on data that straddle delta; it overflows only
         # where the loss does; and it works in place on the difference, with a
