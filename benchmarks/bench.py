@@ -70,11 +70,48 @@ def elementwise(**parameters: Any) -> Callable[[np.random.Generator, float, np.d
     return inputs
 
 
+# >>> classification-ce: inputs
+# <<< classification-ce
+# >>> classification-bce: inputs
+# <<< classification-bce
+# >>> likelihood: inputs
+# <<< likelihood
+# >>> embedding-pairs: inputs
+# <<< embedding-pairs
+# >>> embedding-triplets: inputs
+# <<< embedding-triplets
+# >>> margin-multi: inputs
+# <<< margin-multi
+# >>> margin-soft: inputs
+# <<< margin-soft
+# >>> sequence-ctc: inputs
+# <<< sequence-ctc
+# >>> sequence-vocab: inputs
+# <<< sequence-vocab
+
 CASES: tuple[Case, ...] = (
     Case("l1_loss", elementwise(), limit=3.0),
     Case("mse_loss", elementwise(), limit=3.0),
     Case("smooth_l1_loss", elementwise(beta=1.0), limit=3.0),
     Case("huber_loss", elementwise(delta=1.0), limit=3.0),
+    # >>> classification-ce: cases
+    # <<< classification-ce
+    # >>> classification-bce: cases
+    # <<< classification-bce
+    # >>> likelihood: cases
+    # <<< likelihood
+    # >>> embedding-pairs: cases
+    # <<< embedding-pairs
+    # >>> embedding-triplets: cases
+    # <<< embedding-triplets
+    # >>> margin-multi: cases
+    # <<< margin-multi
+    # >>> margin-soft: cases
+    # <<< margin-soft
+    # >>> sequence-ctc: cases
+    # <<< sequence-ctc
+    # >>> sequence-vocab: cases
+    # <<< sequence-vocab
 )
 
 

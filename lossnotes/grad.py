@@ -11,4 +11,14 @@ from ._regression import l1_loss_grad as l1_loss
 from ._regression import mse_loss_grad as mse_loss
 from ._regression import smooth_l1_loss_grad as smooth_l1_loss
 
-__all__ = ["huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
+# >>> imports by family
+# <<< imports
+
+__all__ = [
+    "huber_loss",
+    "l1_loss",
+    "mse_loss",
+    "smooth_l1_loss",
+    # >>> names by family
+    # <<< names
+]

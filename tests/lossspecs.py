@@ -318,6 +318,28 @@ _KINKS = (1.0, 0.5, 2.0, 1e-3, EXTREME)
 BETAS = st.one_of(st.sampled_from((0.0, *_KINKS)), st.floats(1e-6, 100.0))
 DELTAS = st.one_of(st.sampled_from(_KINKS), st.floats(1e-6, 100.0))
 
+# --- the other families (one block per chapter group) ---------------------------------------
+
+# >>> classification-ce: strategies
+# <<< classification-ce
+# >>> classification-bce: strategies
+# <<< classification-bce
+# >>> likelihood: strategies
+# <<< likelihood
+# >>> embedding-pairs: strategies
+# <<< embedding-pairs
+# >>> embedding-triplets: strategies
+# <<< embedding-triplets
+# >>> margin-multi: strategies
+# <<< margin-multi
+# >>> margin-soft: strategies
+# <<< margin-soft
+# >>> sequence-ctc: strategies
+# <<< sequence-ctc
+# >>> sequence-vocab: strategies
+# <<< sequence-vocab
+
+
 SPECS: tuple[LossSpec, ...] = (
     LossSpec(
         "l1_loss",
@@ -349,6 +371,24 @@ SPECS: tuple[LossSpec, ...] = (
         torch_differentiable=_target_in_input_dtype,
         gradient_magnitude=elementwise_gradient_magnitude,
     ),
+    # >>> classification-ce: specs
+    # <<< classification-ce
+    # >>> classification-bce: specs
+    # <<< classification-bce
+    # >>> likelihood: specs
+    # <<< likelihood
+    # >>> embedding-pairs: specs
+    # <<< embedding-pairs
+    # >>> embedding-triplets: specs
+    # <<< embedding-triplets
+    # >>> margin-multi: specs
+    # <<< margin-multi
+    # >>> margin-soft: specs
+    # <<< margin-soft
+    # >>> sequence-ctc: specs
+    # <<< sequence-ctc
+    # >>> sequence-vocab: specs
+    # <<< sequence-vocab
 )
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}

@@ -93,6 +93,25 @@ PREDICTION_MUST_BE_FLOAT = (
     "differentiate an integer or complex tensor, so lossnotes refuses one up front"
 )
 
+# >>> classification-ce: data
+# <<< classification-ce
+# >>> classification-bce: data
+# <<< classification-bce
+# >>> likelihood: data
+# <<< likelihood
+# >>> embedding-pairs: data
+# <<< embedding-pairs
+# >>> embedding-triplets: data
+# <<< embedding-triplets
+# >>> margin-multi: data
+# <<< margin-multi
+# >>> margin-soft: data
+# <<< margin-soft
+# >>> sequence-ctc: data
+# <<< sequence-ctc
+# >>> sequence-vocab: data
+# <<< sequence-vocab
+
 TABLE: list[Row] = [
     # Shapes.
     *rows(REGRESSION, "shapes that do not broadcast", (x, np.ones((2, 4))),
@@ -223,6 +242,24 @@ TABLE: list[Row] = [
           grad_output=np.ones((2, 3)),
           torch=Refuses(RuntimeError, "Mismatch in shape"),
           ours=Refuses(ValueError, "grad_output")),
+    # >>> classification-ce: rows
+    # <<< classification-ce
+    # >>> classification-bce: rows
+    # <<< classification-bce
+    # >>> likelihood: rows
+    # <<< likelihood
+    # >>> embedding-pairs: rows
+    # <<< embedding-pairs
+    # >>> embedding-triplets: rows
+    # <<< embedding-triplets
+    # >>> margin-multi: rows
+    # <<< margin-multi
+    # >>> margin-soft: rows
+    # <<< margin-soft
+    # >>> sequence-ctc: rows
+    # <<< sequence-ctc
+    # >>> sequence-vocab: rows
+    # <<< sequence-vocab
 ]
 
 
@@ -303,7 +340,7 @@ def test_what_both_accept_agrees(row: Row) -> None:
 
 
 def test_every_function_has_rows() -> None:
-    functions = {name for name in lossnotes.__all__ if name != "grad"}
+    functions = set(lossnotes.__all__) - {"grad", *lossnotes.HELPERS}
     covered = {row.function for row in TABLE}
     assert functions <= covered, f"no hostile-input rows for {sorted(functions - covered)}"
     for name in functions:
