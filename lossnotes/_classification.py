@@ -16,7 +16,21 @@ import numpy as np
 
 from ._core import as_float_array
 
-__all__ = ["log_softmax", "logsigmoid", "sigmoid", "softmax"]
+# >>> classification-ce: imports
+# <<< classification-ce
+# >>> classification-bce: imports
+# <<< classification-bce
+
+__all__ = [
+    "log_softmax",
+    "logsigmoid",
+    "sigmoid",
+    "softmax",
+    # >>> classification-ce: names
+    # <<< classification-ce
+    # >>> classification-bce: names
+    # <<< classification-bce
+]
 
 
 def _softmax_dim(name: str, ndim: int, dim: Any, stacklevel: int) -> int:
@@ -262,3 +276,9 @@ def logsigmoid(input: Any) -> np.ndarray:
     """
     input = as_float_array(input, "input")
     return np.minimum(input, 0) - np.log1p(np.exp(-np.abs(input)))
+
+
+# >>> classification-ce: code
+# <<< classification-ce
+# >>> classification-bce: code
+# <<< classification-bce

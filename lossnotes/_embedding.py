@@ -1,0 +1,23 @@
+"""Ranking and embedding losses: margin ranking, hinge embedding, cosine embedding and
+the triplet losses, with the distances they are built on.
+"""
+
+from __future__ import annotations
+
+# >>> embedding-pairs: imports
+# <<< embedding-pairs
+# >>> embedding-triplets: imports
+# <<< embedding-triplets
+
+__all__ = [
+    # >>> embedding-pairs: names
+    # <<< embedding-pairs
+    # >>> embedding-triplets: names
+    # <<< embedding-triplets
+]
+
+
+# >>> embedding-pairs: code
+# <<< embedding-pairs
+# >>> embedding-triplets: code
+# <<< embedding-triplets
