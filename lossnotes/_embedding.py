@@ -1,5 +1,6 @@
-"""Ranking and embedding losses: margin ranking, hinge embedding, cosine embedding and
-the triplet losses, with the distances they are built on.
+"""Ranking and embedding losses, and the distances they are built on.
+
+Margin ranking, hinge embedding, cosine embedding and the two triplet losses.
 """
 
 from __future__ import annotations

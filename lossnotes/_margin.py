@@ -1,5 +1,7 @@
-"""Margin classification losses: soft margin, multi-label soft margin, multi-class margin
-and multi-label margin.
+"""Margin classification losses.
+
+Soft margin, multi-label soft margin, multi-class margin and multi-label
+margin.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Sequence and large-vocabulary losses: CTC, adaptive log-softmax and linear cross
-entropy.
+"""Sequence and large-vocabulary losses.
+
+CTC, adaptive log-softmax and linear cross entropy.
 """
 
 from __future__ import annotations
