@@ -14,22 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from ._core import as_float_array
-
-# >>> classification-ce: imports
-# <<< classification-ce
-# >>> classification-bce: imports
-# <<< classification-bce
+from ._core import (
+    apply_reduction,
+    as_float_array,
+    reduce_backward,
+    resolve_reduction,
+    result_dtype,
+)
 
 __all__ = [
     "log_softmax",
     "logsigmoid",
     "sigmoid",
     "softmax",
-    # >>> classification-ce: names
-    # <<< classification-ce
-    # >>> classification-bce: names
-    # <<< classification-bce
+    "cross_entropy",
+    "cross_entropy_grad",
+    "nll_loss",
+    "nll_loss_grad",
+    "binary_cross_entropy",
+    "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
 ]
 
 
@@ -278,7 +283,1087 @@ def logsigmoid(input: Any) -> np.ndarray:
     return np.minimum(input, 0) - np.log1p(np.exp(-np.abs(input)))
 
 
-# >>> classification-ce: code
-# <<< classification-ce
-# >>> classification-bce: code
-# <<< classification-bce
+# torch's nll_loss takes class indices as int64 ("Long") or uint8 ("Byte")
+# and refuses every other dtype, int32 included.
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))
+
+
+def _class_axis(input: np.ndarray) -> int:
+    """The axis of the classes: 0 for an unbatched ``(C,)`` input, else 1."""
+    if input.ndim == 0:
+        raise ValueError(
+            "input must have shape (C,), (N, C) or (N, C, d1, ..., dK); "
+            "got a 0-d array"
+        )
+    return 0 if input.ndim == 1 else 1
+
+
+def _check_ignore_index(ignore_index: Any) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(
+        ignore_index, (int, np.integer)
+    ):
+        raise TypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def _check_label_smoothing(label_smoothing: Any) -> float:
+    if not np.isscalar(label_smoothing) or isinstance(
+        label_smoothing, (str, bytes)
+    ):
+        raise TypeError(
+            f"label_smoothing must be a real number; got {label_smoothing!r}"
+        )
+    # Written so that NaN fails too.  torch refuses values above 1 but
+    # treats negative ones and NaN as 0 without a word.
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(
+            f"label_smoothing must be in [0, 1]; got {label_smoothing!r}"
+        )
+    return float(label_smoothing)
+
+
+def _class_weight(
+    weight: Any, input: np.ndarray, classes: int, same_dtype: bool
+) -> np.ndarray | None:
+    """The per-class ``weight``, of shape ``(C,)``.
+
+    With class indices torch's kernel needs it in the input's dtype; with
+    probabilities it is an ordinary factor that promotes.
+    """
+    if weight is None:
+        return None
+    if not isinstance(weight, (np.ndarray, np.generic)):
+        # A list has no dtype of its own: it takes the input's.
+        try:
+            weight = np.asarray(weight, dtype=input.dtype)
+        except (TypeError, ValueError):
+            pass  # as_float_array says what is wrong with it
+    weight = as_float_array(weight, "weight")
+    if weight.shape != (classes,):
+        raise ValueError(
+            f"weight must have shape (C,) = ({classes},), one entry per "
+            f"class; got {weight.shape}"
+        )
+    if same_dtype and weight.dtype != input.dtype:
+        raise TypeError(
+            f"weight must have the dtype of input, {input.dtype}, with "
+            f"class-index targets (torch does not promote it); got "
+            f"{weight.dtype}"
+        )
+    return weight
+
+
+def _class_indices(
+    target: np.ndarray,
+    input: np.ndarray,
+    axis: int,
+    ignore_index: int,
+    smoothing: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check class-index ``target`` as torch does; return ``(index, kept)``.
+
+    Both have the shape of the unreduced loss: ``kept`` is False where the
+    target equals ``ignore_index`` (None when no target does), and
+    ``index`` is the target with those entries set to 0, so that it can be
+    used to gather.
+    """
+    if target.dtype not in _INDEX_DTYPES:
+        hint = (
+            "; a floating target is read as class probabilities only when "
+            "it has the shape of input"
+            if target.dtype.kind == "f"
+            else ""
+        )
+        raise TypeError(
+            "target must hold class indices of dtype int64 (or uint8) when "
+            f"its shape {target.shape} differs from input's {input.shape}; "
+            f"got {target.dtype}{hint}"
+        )
+    if target.dtype == np.uint8 and input.ndim > 2:
+        # torch's K-dimensional kernel (nll_loss2d) takes int64 only.
+        raise TypeError(
+            "target: uint8 class indices are accepted for input of shape "
+            "(C,) or (N, C) only; K-dimensional input needs int64"
+        )
+    loss_shape = input.shape[:axis] + input.shape[axis + 1 :]
+    if input.ndim == 1 and target.shape == (1,):
+        if smoothing:
+            # torch's smoothing term broadcasts to (1,) and fails.
+            raise ValueError(
+                "target must be 0-d for an unbatched input of shape (C,) "
+                "when label_smoothing > 0; got shape (1,)"
+            )
+        target = target.reshape(())
+    if target.shape != loss_shape:
+        if input.ndim > 1 and target.shape[:1] != input.shape[:1]:
+            raise ValueError(
+                f"target must have input's batch size {input.shape[0]}; "
+                f"got target of shape {target.shape} for input of shape "
+                f"{input.shape}"
+            )
+        raise ValueError(
+            f"target must have shape {loss_shape} (input's without the "
+            f"class axis) for input of shape {input.shape}; got "
+            f"{target.shape}"
+        )
+    index = target.astype(np.int64, copy=False)
+    classes = input.shape[axis]
+    if index.size == 0:
+        return index, None
+    # The common case, checked in two passes: every index in range and
+    # ignore_index outside their span, so that no target is ignored.
+    low, high = index.min(), index.max()
+    if 0 <= low and high < classes and not low <= ignore_index <= high:
+        return index, None
+    kept = index != ignore_index
+    outside = kept & ((index < 0) | (index >= classes))
+    if outside.any():
+        raise ValueError(
+            f"target class indices must be in [0, {classes}) or equal "
+            f"ignore_index={ignore_index}; got {index[outside][0]}"
+        )
+    return np.where(kept, index, 0), kept
+
+
+def _check_uint8_smoothing(
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    ignore_index: int,
+    reduction: str,
+) -> None:
+    """Refuse the uint8 targets torch's label smoothing mishandles.
+
+    Its smoothing term compares the targets with ``ignore_index`` in uint8,
+    that is modulo 256, where its likelihood term compares exactly; and its
+    weighted ``'mean'`` gathers the weights with the targets, which refuses
+    uint8 indices.
+    """
+    if target.dtype != np.uint8:
+        return
+    if weight is not None and reduction == "mean":
+        raise TypeError(
+            "target: uint8 class indices cannot be used with a weight, "
+            "label_smoothing and reduction='mean' (torch refuses them); "
+            "use int64"
+        )
+    if not 0 <= ignore_index < 256 and np.any(target == ignore_index % 256):
+        raise ValueError(
+            f"target: uint8 class {ignore_index % 256} equals "
+            f"ignore_index={ignore_index} modulo 256, which torch's "
+            "smoothing term ignores and its likelihood term does not; "
+            "use int64 targets"
+        )
+
+
+def _keep(values: Any, kept: np.ndarray | None, dtype: np.dtype) -> Any:
+    """``values`` with the ignored positions set to 0, in ``dtype``."""
+    if kept is not None:
+        values = np.where(kept, values, 0)
+    return np.asarray(values, dtype=dtype)
+
+
+def _flat_positions(
+    shape: tuple[int, ...], index: np.ndarray, axis: int
+) -> np.ndarray:
+    """Where each position's target class sits in the C-order ravel of an
+    array of ``shape`` (classes on ``axis``): ``index`` of the loss's shape
+    mapped to ``(outer * C + index) * inner + position_in_inner``."""
+    classes = shape[axis]
+    # The class axis is 0 or 1, so the outer part is at most the batch.
+    outer = shape[0] if axis == 1 else 1
+    inner = index.size // outer if outer else 0
+    if inner == 1:  # (N, C) and (C,): the common case, in two operations
+        return index + classes * np.arange(outer).reshape(index.shape)
+    rows = index.reshape(outer, inner) + classes * np.arange(outer)[:, None]
+    rows *= inner
+    rows += np.arange(inner)
+    return rows.reshape(index.shape)
+
+
+def _pick(values: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """The entry of each position's class: ``values`` gathered along axis.
+
+    One ``take`` from the ravelled array: at a batch of thousands of rows
+    it is half the time of ``np.take_along_axis``, and torch's
+    ``nll_loss`` does nothing but this gather.
+    """
+    flat = np.ravel(values)  # a view when values is contiguous
+    return flat.take(_flat_positions(values.shape, index, axis))
+
+
+def _class_shape(classes: int, axis: int, ndim: int) -> tuple[int, ...]:
+    """Shape of a ``(C,)`` array broadcast along the class axis."""
+    return (classes,) + (1,) * (ndim - 1 - axis)
+
+
+def _exponentials(
+    input: np.ndarray, axis: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(x - m)`` and its sum along the class axis (m the maximum)."""
+    shifted = input - np.max(input, axis=axis, keepdims=True, initial=-np.inf)
+    exponentials = np.exp(shifted, out=shifted)
+    return exponentials, np.sum(exponentials, axis=axis)
+
+
+def _index_terms(
+    input: np.ndarray,
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+) -> np.ndarray:
+    """Unreduced cross entropy with class indices (and label smoothing).
+
+    The likelihood term needs only the target's log-probability,
+    ``(x_t - m) - log sum exp(x - m)``, torch's rounding of it; the
+    smoothing term needs ``sum_c w_c (x_c - m)``, taken before the shifted
+    logits are exponentiated in place.
+    """
+    classes = input.shape[axis]
+    shifted = input - np.max(input, axis=axis, keepdims=True, initial=-np.inf)
+    picked = _pick(shifted, index, axis)
+    if smoothing:
+        if weight is None:
+            spread, weight_total = np.sum(shifted, axis=axis), classes
+        else:
+            spread = np.tensordot(shifted, weight, axes=([axis], [0]))
+            weight_total = np.sum(weight)
+    log_total = np.log(np.sum(np.exp(shifted, out=shifted), axis=axis))
+    loss = log_total - picked  # -log p_t
+    if weight is not None:
+        loss *= weight.take(index)
+    if smoothing:
+        # -sum_c w_c log p_c = (sum_c w_c) log_total - spread
+        uniform = weight_total * log_total - spread
+        loss = (1 - smoothing) * loss + (smoothing / classes) * uniform
+    return _keep(loss, kept, input.dtype)
+
+
+def _index_denominator(
+    index: np.ndarray, kept: np.ndarray | None, weight: np.ndarray | None
+) -> Any:
+    """What ``'mean'`` divides by: the weights of the kept targets."""
+    if weight is None:
+        return index.size if kept is None else int(np.count_nonzero(kept))
+    return np.sum(weight.take(index), where=True if kept is None else kept)
+
+
+def _probability_terms(
+    input: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+) -> np.ndarray:
+    """Unreduced cross entropy with class probabilities, torch's way:
+    ``-(log_softmax(x) * y * w).sum(class axis)``, with ``y`` smoothed."""
+    log_probs = log_softmax(input, dim=axis)
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / input.shape[axis]
+    product = log_probs * target
+    if weight is not None:
+        # Not in place: a float64 weight promotes float32 products.
+        product = product * weight.reshape(
+            _class_shape(weight.size, axis, input.ndim)
+        )
+    return -np.sum(product, axis=axis)
+
+
+def _probability_target(
+    target: np.ndarray, input: np.ndarray, ignore_index: int
+) -> np.ndarray:
+    if target.dtype.kind != "f":
+        raise TypeError(
+            "target of the shape of input holds class probabilities and "
+            f"must be floating point; got {target.dtype}"
+        )
+    if ignore_index >= 0:
+        raise ValueError(
+            "ignore_index is not supported with class-probability targets "
+            f"(torch refuses one >= 0); got ignore_index={ignore_index}"
+        )
+    return target
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> np.ndarray:
+    r"""Cross entropy between logits and class indices or probabilities.
+
+    Parameters
+    ----------
+    input : ndarray of shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Logits (unnormalised scores), floating point; the classes are on
+        axis 1 (axis 0 for an unbatched ``(C,)`` input).
+    target : ndarray
+        Either class indices, int64 (or uint8), of shape ``()``, ``(N,)``
+        or ``(N, d1, ..., dK)``, each in ``[0, C)`` or equal to
+        `ignore_index`; or class probabilities of the shape of `input`,
+        floating point.
+    weight : ndarray of shape (C,), optional
+        A weight per class.  With class indices it must have the dtype of
+        `input`.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
+    ignore_index : int, default -100
+        A class index whose targets contribute nothing, neither to the loss
+        nor to the ``'mean'`` denominator.  With probability targets it must
+        be negative (it is then unused), as in torch.
+    reduction : {'mean', 'sum', 'none'}
+        How to reduce the per-position losses.  With class indices
+        ``'mean'`` divides by the sum of ``weight[target]`` over the kept
+        targets; with probabilities, by the number of positions.
+    label_smoothing : float in [0, 1], default 0.0
+        Mix the target with the uniform distribution over the C classes.
+
+    Returns
+    -------
+    ndarray
+        The loss: of the target's shape for ``'none'`` (0-d for an
+        unbatched input), else 0-d.
+
+    Raises
+    ------
+    ValueError
+        If `input` is 0-d, a class index is out of range, the shapes do not
+        match, `weight` is not of shape ``(C,)``, `label_smoothing` is
+        outside [0, 1], `ignore_index` is non-negative with probability
+        targets, or `reduction` is unknown.
+    TypeError
+        If `input` is not floating point, class indices are not int64 or
+        uint8 (a float target of another shape than `input`), probability
+        targets are not floating, or `weight` has another dtype than
+        `input` with class indices.
+
+    See Also
+    --------
+    torch.nn.CrossEntropyLoss, torch.nn.functional.cross_entropy, nll_loss
+
+    Notes
+    -----
+    With :math:`p = \operatorname{softmax}(x)` over the classes and the
+    smoothed target :math:`q_c = (1 - \varepsilon) y_c + \varepsilon / C`
+    (:math:`y` one-hot for a class index),
+
+    .. math::
+
+        \ell_n = -\sum_{c=1}^{C} w_c \, q_{n,c} \log p_{n,c},
+        \qquad
+        \ell_{\text{mean}} = \frac{\sum_n \ell_n}{\sum_n w_{y_n}}
+        \ \text{(indices)}, \quad \frac{\sum_n \ell_n}{N}
+        \ \text{(probabilities)},
+
+    the index sums running over the targets that are not ignored.
+
+    Examples
+    --------
+    >>> x = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> cross_entropy(x, np.array([0, 2]), reduction="none")
+    array([0.23954477, 1.09861229])
+    >>> round(float(cross_entropy(x, np.array([0, -100]))), 6)  # one ignored
+    0.239545
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ignore_index = _check_ignore_index(ignore_index)
+    smoothing = _check_label_smoothing(label_smoothing)
+    input = as_float_array(input, "input")
+    axis = _class_axis(input)
+    target = np.asarray(target)
+    classes = input.shape[axis]
+    if target.shape == input.shape:
+        target = _probability_target(target, input, ignore_index)
+        weight = _class_weight(weight, input, classes, same_dtype=False)
+        loss = _probability_terms(input, target, weight, smoothing, axis)
+        return apply_reduction(loss, reduction, loss.size)
+    weight = _class_weight(weight, input, classes, same_dtype=True)
+    index, kept = _class_indices(
+        target, input, axis, ignore_index, smoothing > 0
+    )
+    if smoothing:
+        _check_uint8_smoothing(target, weight, ignore_index, reduction)
+    loss = _index_terms(input, index, kept, weight, smoothing, axis)
+    return apply_reduction(
+        loss, reduction, _index_denominator(index, kept, weight)
+    )
+
+
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> np.ndarray:
+    r"""Negative log-likelihood of class indices, given log-probabilities.
+
+    Parameters
+    ----------
+    input : ndarray of shape (C,), (N, C) or (N, C, d1, ..., dK)
+        Log-probabilities, floating point (not checked: any number is
+        taken as one); the classes are on axis 1 (axis 0 for ``(C,)``).
+    target : ndarray of shape (), (N,) or (N, d1, ..., dK)
+        Class indices, int64 (or uint8), each in ``[0, C)`` or equal to
+        `ignore_index`.
+    weight : ndarray of shape (C,), optional
+        A weight per class, of the dtype of `input`.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
+    ignore_index : int, default -100
+        A class index whose targets contribute nothing, neither to the loss
+        nor to the ``'mean'`` denominator.
+    reduction : {'mean', 'sum', 'none'}
+        How to reduce; ``'mean'`` divides by the sum of ``weight[target]``
+        over the kept targets (their count without a weight).
+
+    Returns
+    -------
+    ndarray
+        The loss: of the target's shape for ``'none'``, else 0-d.
+
+    Raises
+    ------
+    ValueError
+        If `input` is 0-d, a class index is out of range, the shapes do not
+        match, `weight` is not of shape ``(C,)`` or `reduction` is unknown.
+    TypeError
+        If `input` is not floating point, `target` is not int64 or uint8,
+        or `weight` has another dtype than `input`.
+
+    See Also
+    --------
+    torch.nn.NLLLoss, torch.nn.functional.nll_loss, cross_entropy
+
+    Notes
+    -----
+    The loss picks the target's entry: :math:`\ell_n = -w_{y_n} x_{n,y_n}`
+    (0 where :math:`y_n` is `ignore_index`), and
+
+    .. math::
+
+        \ell_{\text{mean}} = \frac{\sum_n \ell_n}
+        {\sum_n w_{y_n} \, [y_n \ne \text{ignore\_index}]} .
+
+    With :math:`x = \log \operatorname{softmax}(z)` it is
+    :func:`cross_entropy` of the logits :math:`z`.
+
+    Examples
+    --------
+    >>> log_probs = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]))
+    >>> nll_loss(log_probs, np.array([0, 1]), reduction="none")
+    array([0.69314718, 0.22314355])
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ignore_index = _check_ignore_index(ignore_index)
+    input = as_float_array(input, "input")
+    axis = _class_axis(input)
+    weight = _class_weight(weight, input, input.shape[axis], same_dtype=True)
+    index, kept = _class_indices(np.asarray(target), input, axis, ignore_index)
+    loss = np.negative(_pick(input, index, axis))
+    if weight is not None:
+        loss *= weight.take(index)
+    loss = _keep(loss, kept, input.dtype)
+    return apply_reduction(
+        loss, reduction, _index_denominator(index, kept, weight)
+    )
+
+
+def _probability_grad(
+    input: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+    grad_output: Any,
+) -> np.ndarray:
+    classes = input.shape[axis]
+    loss_shape = input.shape[:axis] + input.shape[axis + 1 :]
+    # log_softmax(x) * y promotes, as torch's product does.
+    dtype = np.result_type(input.dtype, target.dtype)
+    coefficients = target.astype(dtype)
+    if smoothing:
+        coefficients = coefficients * (1 - smoothing) + smoothing / classes
+    if weight is not None:
+        coefficients = coefficients * weight.reshape(
+            _class_shape(classes, axis, input.ndim)
+        )
+    upstream = reduce_backward(
+        grad_output,
+        loss_shape,
+        coefficients.dtype,
+        reduction,
+        int(np.prod(loss_shape)),
+    )
+    exponentials, total = _exponentials(input, axis)
+    mass = upstream * np.sum(coefficients, axis=axis)
+    grad = exponentials * np.expand_dims(mass / total, axis)
+    grad -= coefficients * np.expand_dims(upstream, axis)
+    return grad.astype(input.dtype, copy=False)
+
+
+def _index_grad(
+    input: np.ndarray,
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+    grad_output: Any,
+) -> np.ndarray:
+    classes = input.shape[axis]
+    upstream = reduce_backward(
+        grad_output,
+        index.shape,
+        input.dtype,
+        reduction,
+        _index_denominator(index, kept, weight),
+    )
+    # where, not a product: when every target is ignored, 'mean' has an
+    # infinite upstream gradient, and torch's gradient is zero, not NaN.
+    upstream = _keep(upstream, kept, input.dtype)
+    position_upstream = upstream
+    if weight is not None:
+        upstream = upstream * weight.take(index)  # now g w_t
+    exponentials, total = _exponentials(input, axis)
+    picked = np.expand_dims(index, axis)
+    if not smoothing:
+        # (sum_c a_c) p - a with a = g w_t onehot(t): the likelihood term.
+        grad = exponentials
+        grad *= np.expand_dims(upstream / total, axis)
+        at_target = np.take_along_axis(grad, picked, axis)
+        np.put_along_axis(
+            grad, picked, at_target - np.expand_dims(upstream, axis), axis
+        )
+        return grad
+    # The smoothed target a in full, and its mass summed from it, so that the
+    # gradient cancels exactly where torch's does (a single class).
+    spread = (smoothing / classes) * np.expand_dims(position_upstream, axis)
+    if weight is not None:
+        shape = _class_shape(classes, axis, input.ndim)
+        spread = spread * weight.reshape(shape)
+    coefficients = np.broadcast_to(spread, input.shape).astype(input.dtype)
+    hit = np.expand_dims((1 - smoothing) * upstream, axis)
+    at_target = np.take_along_axis(coefficients, picked, axis)
+    np.put_along_axis(coefficients, picked, at_target + hit, axis)
+    mass = np.sum(coefficients, axis=axis)
+    grad = exponentials
+    grad *= np.expand_dims(mass / total, axis)
+    grad -= coefficients
+    return grad
+
+
+def cross_entropy_grad(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    grad_output: Any = None,
+) -> np.ndarray:
+    r"""Gradient of :func:`cross_entropy` with respect to `input`.
+
+    At each position it is :math:`g \, (s \, p - a)`, where
+    :math:`a_c = w_c q_c` is the weighted, smoothed target,
+    :math:`s = \sum_c a_c`, :math:`p = \operatorname{softmax}(x)` and
+    :math:`g` the upstream gradient (over the ``'mean'`` denominator):
+    ``softmax(x) - onehot(y)`` for an unweighted class index.  Ignored
+    targets get zeros, also when all are and the loss is NaN, as in torch.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ignore_index = _check_ignore_index(ignore_index)
+    smoothing = _check_label_smoothing(label_smoothing)
+    input = as_float_array(input, "input")
+    axis = _class_axis(input)
+    target = np.asarray(target)
+    classes = input.shape[axis]
+    if target.shape == input.shape:
+        target = _probability_target(target, input, ignore_index)
+        weight = _class_weight(weight, input, classes, same_dtype=False)
+        return _probability_grad(
+            input, target, weight, smoothing, axis, reduction, grad_output
+        )
+    weight = _class_weight(weight, input, classes, same_dtype=True)
+    index, kept = _class_indices(
+        target, input, axis, ignore_index, smoothing > 0
+    )
+    if smoothing:
+        _check_uint8_smoothing(target, weight, ignore_index, reduction)
+    return _index_grad(
+        input, index, kept, weight, smoothing, axis, reduction, grad_output
+    )
+
+
+def nll_loss_grad(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    grad_output: Any = None,
+) -> np.ndarray:
+    """Gradient of :func:`nll_loss` with respect to `input`.
+
+    It is zero except at each kept target's entry, where it is
+    ``-weight[target]`` times the upstream gradient (divided by the
+    ``'mean'`` denominator).
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    ignore_index = _check_ignore_index(ignore_index)
+    input = as_float_array(input, "input")
+    axis = _class_axis(input)
+    weight = _class_weight(weight, input, input.shape[axis], same_dtype=True)
+    index, kept = _class_indices(np.asarray(target), input, axis, ignore_index)
+    upstream = reduce_backward(
+        grad_output,
+        index.shape,
+        input.dtype,
+        reduction,
+        _index_denominator(index, kept, weight),
+    )
+    upstream = _keep(upstream, kept, input.dtype)
+    if weight is not None:
+        upstream = upstream * weight.take(index)
+    grad = np.zeros_like(input)
+    picked = np.expand_dims(index, axis)
+    np.put_along_axis(grad, picked, np.expand_dims(-upstream, axis), axis)
+    return grad
+
+
+# torch's EPSILON in binary_cross_entropy_backward (aten/src/ATen/native/
+# Loss.cpp) is the C++ float 1e-12, cast to the input's dtype: in float64 it
+# is 9.99999996e-13, not 1e-12.
+_BCE_GRAD_EPSILON = np.float32(1e-12)
+# Each logarithm of binary_cross_entropy's forward is clamped here.
+_LOG_FLOOR = -100
+
+
+def _target_like(target: Any, input: np.ndarray) -> np.ndarray:
+    """``target`` as a floating array; a list or number takes `input`'s dtype.
+
+    A NumPy array keeps its dtype (torch refuses an integer or boolean
+    target in both losses); a plain list has no dtype of its own.
+    """
+    if isinstance(target, (np.ndarray, np.generic)):
+        return as_float_array(target, "target")
+    return as_float_array(target, "target").astype(input.dtype)
+
+
+def _check_same_shape(input: np.ndarray, target: np.ndarray) -> None:
+    # torch refuses any difference, even one that broadcasts: it is
+    # nearly always a (N, 1) output against a (N,) target.
+    if input.shape != target.shape:
+        raise ValueError(
+            f"target must have the shape of input, {input.shape}; "
+            f"got {target.shape}"
+        )
+
+
+def _real_weight(
+    value: Any, name: str, shape: tuple[int, ...], allow_bool: bool = True
+) -> np.ndarray | None:
+    """A weight that broadcasts to the loss's ``shape`` without growing it.
+
+    torch multiplies the loss by it in place, so a weight with more
+    dimensions, or longer ones, than the loss is refused even where the two
+    broadcast.  Integer weights are allowed (torch promotes them); boolean
+    ones too, except where torch subtracts from them (``pos_weight``).
+    """
+    if value is None:
+        return None
+    array = np.asarray(value)
+    kinds = "biuf" if allow_bool else "iuf"
+    if array.dtype.kind not in kinds:
+        raise TypeError(
+            f"{name} must be a real{'' if allow_bool else ', non-boolean'} "
+            f"array; got dtype {array.dtype}"
+        )
+    try:
+        fits = np.broadcast_shapes(array.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{name} of shape {array.shape} must broadcast to the shape of "
+            f"the loss, {shape}, without enlarging it"
+        )
+    return array
+
+
+def _torch_dtype(first: np.ndarray, second: np.ndarray) -> np.dtype:
+    """The dtype torch computes ``first op second`` in.
+
+    Floating beats integer whatever the sizes (NumPy would make int64 and
+    float32 float64), and a 0-d floating array promotes only a 0-d one
+    (as in ``_core.result_dtype``).
+    """
+    if first.dtype.kind != "f":
+        return second.dtype
+    if second.dtype.kind != "f":
+        return first.dtype
+    return result_dtype(first, second)
+
+
+def _operate(
+    operation: Any, first: np.ndarray, second: Any, in_place: bool
+) -> np.ndarray:
+    """torch's ``first.op(second)``, or ``first.op_(second)`` if `in_place`.
+
+    Both compute in the promoted dtype; the in-place form stores the result
+    in ``first``'s dtype, and writes into ``first``, which must then be a
+    temporary of the caller's.
+    """
+    second = np.asarray(second)
+    dtype = _torch_dtype(first, second)
+    target_dtype = first.dtype if in_place else dtype
+    if (
+        in_place
+        and dtype == first.dtype
+        and isinstance(first, np.ndarray)
+        and first.flags.writeable
+    ):
+        return operation(first, second.astype(dtype, copy=False), out=first)
+    result = operation(
+        first.astype(dtype, copy=False), second.astype(dtype, copy=False)
+    )
+    return result.astype(target_dtype, copy=False)
+
+
+def _upstream(
+    grad_output: Any, shape: tuple[int, ...], dtype: np.dtype, reduction: str
+) -> np.ndarray:
+    """``grad_output`` checked: of ``shape`` for ``'none'``, 0-d otherwise.
+
+    The mean's division is left to the caller, which does it last, as
+    torch's backward does.
+    """
+    if reduction == "none":
+        return reduce_backward(grad_output, shape, dtype, "none")
+    return reduce_backward(grad_output, (), dtype, "sum")
+
+
+def _probabilities(
+    input: Any, target: Any, weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checked arguments of :func:`binary_cross_entropy`."""
+    input = as_float_array(input, "input")
+    target = _target_like(target, input)
+    _check_same_shape(input, target)
+    if target.dtype != input.dtype:
+        # torch's kernel takes one dtype for both ("Found dtype Double but
+        # expected Float").
+        raise TypeError(
+            f"target must have the dtype of input, {input.dtype}; "
+            f"got {target.dtype}"
+        )
+    for name, array in (("input", input), ("target", target)):
+        # min and max are NaN if any element is, and NaN fails both tests,
+        # as in torch's kernel.
+        if array.size and not (np.min(array) >= 0 and np.max(array) <= 1):
+            raise ValueError(
+                f"{name} must be probabilities: every element in [0, 1]; "
+                f"got values in [{np.min(array)}, {np.max(array)}]"
+            )
+    weight = _real_weight(weight, "weight", input.shape)
+    if weight is not None:
+        # torch expands the weight to the target's shape before its kernel
+        # sees it, so a 0-d weight is no longer 0-d when it promotes.
+        weight = np.broadcast_to(weight, input.shape)
+    return input, target, weight
+
+
+def _logits(
+    input: Any, target: Any, weight: Any, pos_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The checked arguments of :func:`binary_cross_entropy_with_logits`."""
+    input = as_float_array(input, "input")
+    target = _target_like(target, input)
+    _check_same_shape(input, target)
+    weight = _real_weight(weight, "weight", target.shape)
+    pos_weight = _real_weight(
+        pos_weight, "pos_weight", target.shape, allow_bool=False
+    )
+    return input, target, weight, pos_weight
+
+
+def binary_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> np.ndarray:
+    r"""Binary cross entropy between probabilities and targets in [0, 1].
+
+    Parameters
+    ----------
+    input : ndarray of any shape, floating, with values in [0, 1]
+        Predicted probabilities of the positive class (a sigmoid's output,
+        not logits: see :func:`binary_cross_entropy_with_logits`).
+    target : ndarray of the shape and dtype of `input`, values in [0, 1]
+        Target probabilities (0/1 labels or soft targets).  A list or a
+        number takes the dtype of `input`.
+    weight : ndarray broadcastable to the shape of `input`, optional
+        Per-element rescaling, e.g. of shape ``(C,)`` for an ``(N, C)``
+        input.  It may not have more dimensions than `input`.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
+    reduction : {'mean', 'sum', 'none'}
+        How to reduce the elementwise losses.  ``'mean'`` divides by the
+        number of elements, with or without a weight.
+
+    Returns
+    -------
+    ndarray
+        The loss, of `input`'s dtype; 0-d unless ``reduction='none'``.
+
+    Raises
+    ------
+    ValueError
+        If `input` or `target` has an element outside [0, 1] (NaN
+        included), the shapes differ, `weight` does not broadcast to the
+        shape of `input`, or `reduction` is unknown.
+    TypeError
+        If `input` is not floating point, or `target` is not of its dtype.
+
+    See Also
+    --------
+    torch.nn.BCELoss, torch.nn.functional.binary_cross_entropy,
+    binary_cross_entropy_with_logits
+
+    Notes
+    -----
+    Each logarithm is clamped at -100, as in torch, so that a probability
+    of exactly 0 or 1 gives a finite loss:
+
+    .. math::
+
+        \ell_i = -w_i \bigl[ y_i \max(\log x_i, -100)
+                 + (1 - y_i) \max(\log(1 - x_i), -100) \bigr]
+
+    with :math:`\log(1 - x_i)` computed as ``log1p(-x)``.
+
+    Examples
+    --------
+    >>> binary_cross_entropy([0.5, 0.9, 0.0], [1.0, 1.0, 1.0],
+    ...                      reduction="none")
+    array([  0.69314718,   0.10536052, 100.        ])
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target, weight = _probabilities(input, target, weight)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped below
+        log_input = np.log(input, out=np.empty_like(input))
+        log_complement = np.log1p(-input, out=np.empty_like(input))
+    np.maximum(log_input, _LOG_FLOOR, out=log_input)
+    np.maximum(log_complement, _LOG_FLOOR, out=log_complement)
+    # (y - 1) log(1 - x) - y log(x): torch's kernel, term for term.
+    loss = target - 1
+    loss *= log_complement
+    log_input *= target
+    loss -= log_input
+    if weight is not None:
+        loss = _operate(np.multiply, loss, weight, in_place=True)
+    return apply_reduction(np.asarray(loss), reduction)
+
+
+def binary_cross_entropy_grad(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    grad_output: Any = None,
+) -> np.ndarray:
+    r"""Gradient of :func:`binary_cross_entropy` with respect to `input`.
+
+    It is torch's, not the derivative of the clamped forward: torch's
+    backward computes :math:`(x - y) / \max(x (1 - x), \epsilon)` with
+    :math:`\epsilon` the float ``1e-12``, so at a saturated probability it
+    is large (:math:`\pm 10^{12}`) where the clamped forward is flat.
+
+    Examples
+    --------
+    >>> g = binary_cross_entropy_grad([0.5, 0.0], [1.0, 1.0], reduction="sum")
+    >>> [float(value) for value in g]
+    [-2.0, -1000000003995.8029]
+
+    The second is :math:`-1 / \epsilon` with :math:`\epsilon` the float32
+    ``1e-12`` widened to float64, 9.99999996e-13.
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target, weight = _probabilities(input, target, weight)
+    upstream = _upstream(grad_output, input.shape, input.dtype, reduction)
+    variance = np.subtract(1, input, out=np.empty_like(input))
+    variance *= input
+    np.maximum(variance, _BCE_GRAD_EPSILON.astype(input.dtype), out=variance)
+    # grad * (x - y) / max(x (1 - x), eps), in torch's order.
+    grad = input - target
+    grad *= upstream
+    grad /= variance
+    if weight is not None:
+        grad = _operate(np.multiply, grad, weight, in_place=True)
+    if reduction == "mean":
+        grad /= input.size
+    return np.asarray(grad)
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> np.ndarray:
+    r"""Binary cross entropy of logits: a sigmoid and BCE in one stable step.
+
+    Parameters
+    ----------
+    input : ndarray of any shape, floating
+        Logits (scores before the sigmoid).
+    target : ndarray of the shape of `input`, floating
+        Target probabilities; torch accepts values outside [0, 1] too (the
+        loss is then unbounded below).  A list or number takes `input`'s
+        dtype.
+    weight : ndarray broadcastable to the shape of `input`, optional
+        Per-element rescaling; no more dimensions than `input`.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given it overrides `reduction` (with a
+        warning).
+    reduction : {'mean', 'sum', 'none'}
+        How to reduce the elementwise losses.  ``'mean'`` divides by the
+        number of elements, with or without weights.
+    pos_weight : ndarray broadcastable to the shape of `input`, optional
+        Weight of the positive term, typically of shape ``(C,)`` for an
+        ``(N, C)`` input: it broadcasts from the last dimension.
+
+    Returns
+    -------
+    ndarray
+        The loss, of `target`'s dtype (as in torch); 0-d unless
+        ``reduction='none'``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, `weight` or `pos_weight` does not broadcast
+        to the shape of `input`, or `reduction` is unknown.
+    TypeError
+        If `input` or `target` is not floating point, or `pos_weight` is
+        boolean.
+
+    See Also
+    --------
+    torch.nn.BCEWithLogitsLoss,
+    torch.nn.functional.binary_cross_entropy_with_logits,
+    binary_cross_entropy
+
+    Notes
+    -----
+    With :math:`p` the positive weight (1 without `pos_weight`), torch
+    computes
+
+    .. math::
+
+        \ell_i = w_i \bigl[ (1 - y_i)\, x_i
+                 - \bigl(1 + (p_i - 1)\, y_i\bigr) \log \sigma(x_i) \bigr],
+
+    which is :math:`-w_i [p_i y_i \log \sigma(x_i) + (1 - y_i) \log(1 -
+    \sigma(x_i))]` since :math:`\log(1 - \sigma(x)) = \log \sigma(x) - x`,
+    with :math:`\log \sigma` from :func:`logsigmoid`: nothing overflows
+    and no logarithm of 0 is taken.
+
+    Examples
+    --------
+    >>> binary_cross_entropy_with_logits([-1e4, 0.0, 1e4], [1.0, 1.0, 1.0],
+    ...                                  reduction="none")
+    array([1.00000000e+04, 6.93147181e-01, 0.00000000e+00])
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target, weight, pos_weight = _logits(
+        input, target, weight, pos_weight
+    )
+    # torch's kernel, operation for operation, each in its dtype:
+    # log_sigmoid(x).mul_(log_weight), then (1 - y).mul_(x).sub_(...).  The
+    # in-place product keeps the input's dtype: a float64 target or
+    # pos_weight does not widen it.
+    log_sigmoid = logsigmoid(input)
+    if pos_weight is not None:
+        # 1 + (p - 1) y, the weight of log sigmoid(x).
+        log_weight = _operate(np.multiply, pos_weight - 1, target, False)
+        log_weight += 1
+        log_sigmoid = _operate(
+            np.multiply, log_sigmoid, log_weight, in_place=True
+        )
+    loss = _operate(np.multiply, 1 - target, input, in_place=True)
+    loss = _operate(np.subtract, loss, log_sigmoid, in_place=True)
+    if weight is not None:
+        loss = _operate(np.multiply, loss, weight, in_place=True)
+    return apply_reduction(np.asarray(loss), reduction)
+
+
+def binary_cross_entropy_with_logits_grad(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+    grad_output: Any = None,
+) -> np.ndarray:
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` w.r.t. `input`.
+
+    :math:`w \bigl[(1 + (p - 1) y)\, \sigma(x) - p y\bigr]`, which is
+    :math:`w (\sigma(x) - y)` without `pos_weight`, in `input`'s dtype.
+
+    Examples
+    --------
+    >>> binary_cross_entropy_with_logits_grad(
+    ...     [0.0, 2.0], [1.0, 0.0], reduction="sum")
+    array([-0.5       ,  0.88079708])
+    """
+    reduction = resolve_reduction(size_average, reduce, reduction)
+    input, target, weight, pos_weight = _logits(
+        input, target, weight, pos_weight
+    )
+    upstream = _upstream(grad_output, target.shape, target.dtype, reduction)
+    probability = sigmoid(input)
+    # torch's backward, operation for operation: (p y + 1 - y) sigma(x) - p y
+    # with pos_weight, sigma(x) - y without.
+    if pos_weight is None:
+        grad = _operate(np.subtract, probability, target, in_place=True)
+    else:
+        scaled = _operate(np.multiply, pos_weight, target, in_place=False)
+        grad = scaled + 1
+        grad = _operate(np.subtract, grad, target, in_place=True)
+        grad = _operate(np.multiply, grad, probability, in_place=True)
+        grad = _operate(np.subtract, grad, scaled, in_place=True)
+    grad = _operate(np.multiply, grad, upstream, in_place=True)
+    if weight is not None:
+        grad = _operate(np.multiply, grad, weight, in_place=True)
+    if reduction == "mean":
+        grad /= input.size
+    # autograd hands back the gradient in the dtype of input.
+    return np.asarray(grad).astype(input.dtype, copy=False)
