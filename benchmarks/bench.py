@@ -70,48 +70,298 @@ def elementwise(**parameters: Any) -> Callable[[np.random.Generator, float, np.d
     return inputs
 
 
-# >>> classification-ce: inputs
-# <<< classification-ce
-# >>> classification-bce: inputs
-# <<< classification-bce
-# >>> likelihood: inputs
-# <<< likelihood
-# >>> embedding-pairs: inputs
-# <<< embedding-pairs
-# >>> embedding-triplets: inputs
-# <<< embedding-triplets
-# >>> margin-multi: inputs
-# <<< margin-multi
-# >>> margin-soft: inputs
-# <<< margin-soft
-# >>> sequence-ctc: inputs
-# <<< sequence-ctc
-# >>> sequence-vocab: inputs
-# <<< sequence-vocab
+# Logits of a classifier at scale 1: a batch of 5,000 over 1,000 classes.
+CLASSIFICATION_SHAPE = (5_000, 1_000)
+
+
+@dataclass(frozen=True)
+class VariantCase(Case):
+    """A :class:`Case` whose label also names its variant ("weight"), so
+    that several cases of one loss stay apart in the table."""
+
+    variant: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.variant})" if self.variant else self.name
+
+
+def class_logits(
+    weighted: bool = False,
+    label_smoothing: float = 0.0,
+    log_probabilities: bool = False,
+) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """``(input, target)``: standard normal logits of ``scale * 5,000``
+    rows by 1,000 classes (their log-softmax for ``log_probabilities``) and
+    int64 class indices, with an optional per-class weight."""
+
+    def inputs(
+        rng: np.random.Generator, scale: float, dtype: np.dtype
+    ) -> Arguments:
+        rows, classes = CLASSIFICATION_SHAPE
+        rows = max(1, round(scale * rows))
+        logits = rng.standard_normal((rows, classes)).astype(dtype)
+        if log_probabilities:
+            logits = lossnotes.log_softmax(logits, dim=1)
+        target = rng.integers(0, classes, rows)
+        # The weight goes by position (the third parameter of both losses):
+        # measure() hands torch the positional arrays as tensors.
+        weight = rng.uniform(0.5, 2, classes).astype(dtype)
+        args = (logits, target, weight) if weighted else (logits, target)
+        parameters: dict[str, Any] = {}
+        if label_smoothing:
+            parameters["label_smoothing"] = label_smoothing
+        return args, parameters
+
+    return inputs
+
+
+def binary(logits: bool) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """``(input, target)`` of ``scale * ELEMENTWISE_SIZE`` elements: 0/1 labels against logits
+    (normal, standard deviation 3, so that some saturate) or against their sigmoid."""
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        size = max(1, round(scale * ELEMENTWISE_SIZE))
+        scores = 3 * rng.standard_normal(size)
+        target = (rng.random(size) < 0.5).astype(dtype)
+        input = scores if logits else 1 / (1 + np.exp(-scores))
+        return (input.astype(dtype), target), {}
+
+    return inputs
+
+
+def distributions(**parameters: Any) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """kl_div's log-probabilities and probabilities, ``(N, 100)`` with ``scale * 2e6`` elements.
+
+    One element in ten of the target is exactly 0, where the entropy term is 0 (the branch
+    of ``xlogy``).
+    """
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        rows = max(1, round(scale * ELEMENTWISE_SIZE / 100))
+        input = lossnotes.log_softmax(rng.standard_normal((rows, 100)), dim=1)
+        target = lossnotes.softmax(rng.standard_normal((rows, 100)), dim=1)
+        target[rng.random(target.shape) < 0.1] = 0.0
+        return (input.astype(dtype), target.astype(dtype)), dict(parameters)
+
+    return inputs
+
+
+def counts(**parameters: Any) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """Log-rates (or rates, with ``log_input=False``) and Poisson counts of those rates."""
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        size = max(1, round(scale * ELEMENTWISE_SIZE))
+        log_rate = rng.normal(0.0, 1.5, size)
+        target = rng.poisson(np.exp(log_rate)).astype(dtype)
+        rate = log_rate if parameters.get("log_input", True) else np.exp(log_rate)
+        return (rate.astype(dtype), target), dict(parameters)
+
+    return inputs
+
+
+def normals(var_shape: str) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """Means, targets and variances of shape ``(N, 10)``; ``var_shape`` ``'same'`` or ``'row'``
+    (one variance per row, shape ``(N,)``), a tenth of the variances below ``eps``."""
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        rows = max(1, round(scale * ELEMENTWISE_SIZE / 10))
+        input = rng.standard_normal((rows, 10)).astype(dtype)
+        target = rng.standard_normal((rows, 10)).astype(dtype)
+        var = rng.exponential(1.0, (rows, 10) if var_shape == "same" else (rows,))
+        var[rng.random(var.shape) < 0.1] = 1e-8
+        return (input, target, var.astype(dtype)), {}
+
+    return inputs
+
+
+# Embeddings of the cosine embedding loss at scale 1: 20,000 pairs of dimension 128.
+EMBEDDING_SHAPE = (20_000, 128)
+
+
+def ranked_pairs(
+    rng: np.random.Generator, scale: float, dtype: np.dtype
+) -> Arguments:
+    """Two score vectors and labels +-1, ``scale * 2e6`` pairs; margin 0.5, so that about a
+    third of the pairs are on each side of the hinge at random."""
+    size = max(1, round(scale * ELEMENTWISE_SIZE))
+    scores1 = rng.standard_normal(size).astype(dtype)
+    scores2 = rng.standard_normal(size).astype(dtype)
+    target = rng.choice(np.array([-1.0, 1.0], dtype=dtype), size)
+    return (scores1, scores2, target), {"margin": 0.5}
+
+
+def labelled_distances(
+    rng: np.random.Generator, scale: float, dtype: np.dtype
+) -> Arguments:
+    """``scale * 2e6`` distances, exponential with mean 1 (so on both sides of the margin 1),
+    and labels +-1."""
+    size = max(1, round(scale * ELEMENTWISE_SIZE))
+    distance = rng.exponential(1.0, size).astype(dtype)
+    target = rng.choice(np.array([-1.0, 1.0], dtype=dtype), size)
+    return (distance, target), {}
+
+
+def embedding_pairs(
+    rng: np.random.Generator, scale: float, dtype: np.dtype
+) -> Arguments:
+    """``(N, 128)`` standard normal embeddings with ``N = scale * 20,000``, labels +-1 and
+    margin 0: about half the dissimilar pairs have a positive cosine and are pushed."""
+    rows = max(1, round(scale * EMBEDDING_SHAPE[0]))
+    shape = (rows, EMBEDDING_SHAPE[1])
+    input1 = rng.standard_normal(shape).astype(dtype)
+    input2 = rng.standard_normal(shape).astype(dtype)
+    target = rng.choice(np.array([-1.0, 1.0], dtype=dtype), rows)
+    return (input1, input2, target), {}
+
+
+TRIPLET_SHAPE = (20_000, 128)  # embeddings at scale 1
+
+
+def triplets(**parameters: Any) -> Callable[[np.random.Generator, float, np.dtype], Arguments]:
+    """(anchor, positive, negative) of ``scale * 20000`` standard normal 128-vectors.
+
+    The positives are perturbed anchors and the negatives independent: distances of about 11.3
+    and 16.0, so that about half the triplets violate the margin of 4.7 and the clamp is active
+    on some rows and not on others.
+    """
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        shape = (max(1, round(scale * TRIPLET_SHAPE[0])), TRIPLET_SHAPE[1])
+        anchor = rng.standard_normal(shape)
+        positive = anchor + rng.standard_normal(shape)
+        negative = rng.standard_normal(shape)
+        arrays = tuple(x.astype(dtype) for x in (anchor, positive, negative))
+        return arrays, {"margin": 4.7, **parameters}
+
+    return inputs
+
+
+# Scores of a class-index hinge loss at scale 1: samples by classes.
+CLASS_SCORES_SHAPE = (2_000, 100)
+
+
+def class_scores(rng: np.random.Generator, scale: float, dtype: np.dtype) -> np.ndarray:
+    samples = max(1, round(scale * CLASS_SCORES_SHAPE[0]))
+    return rng.standard_normal((samples, CLASS_SCORES_SHAPE[1])).astype(dtype)
+
+
+def padded_targets(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+    """Scores, and 1 to 10 distinct target classes per sample, padded with -1."""
+    scores = class_scores(rng, scale, dtype)
+    samples, classes = scores.shape
+    drawn = np.argsort(rng.random((samples, classes)), axis=1)
+    listed = rng.integers(1, 11, size=(samples, 1))
+    target = np.where(np.arange(classes) < listed, drawn, -1)
+    return (scores, target), {}
+
+
+def weighted_class_targets(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+    """Scores, one class index per sample, ``p=2``, ``margin=1`` and a weight per class.
+
+    All positional (``input, target, p, margin, weight``): measure() hands positional arrays to
+    torch as tensors, keyword ones as they are."""
+    scores = class_scores(rng, scale, dtype)
+    target = rng.integers(0, scores.shape[1], size=scores.shape[0])
+    weight = rng.uniform(0.5, 2.0, scores.shape[1]).astype(dtype)
+    return (scores, target, 2, 1.0, weight), {}
+def signed_targets(classes: int | None = None, **parameters: Any):
+    """Scores of ``scale * ELEMENTWISE_SIZE`` standard normal elements and their targets:
+    +-1 (``classes`` None: soft margin) or 0/1 in rows of ``classes`` (multi-label)."""
+
+    def inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+        size = max(1, round(scale * ELEMENTWISE_SIZE))
+        shape = (size,) if classes is None else (max(1, size // classes), classes)
+        input = rng.standard_normal(shape).astype(dtype)
+        positive = rng.random(shape) < 0.5
+        target = (positive if classes else 2.0 * positive - 1).astype(dtype)
+        return (input, target), dict(parameters)
+
+    return inputs
+
+
+def ctc_inputs(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
+    """CTC with T = 200, N = 16, C = 50 and padded targets of S = 40 at scale 1 (T and S scale).
+
+    Input lengths between 3/4 T and T, target lengths between S/2 and S, labels 1..C-1.
+    """
+    steps = max(4, round(200 * scale))
+    longest = max(2, round(40 * scale))
+    batch, classes = 16, 50
+    logits = rng.standard_normal((steps, batch, classes))
+    shifted = logits - logits.max(axis=2, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    targets = rng.integers(1, classes, size=(batch, longest))
+    input_lengths = rng.integers((3 * steps) // 4, steps + 1, size=batch)
+    target_lengths = rng.integers(longest // 2, longest + 1, size=batch)
+    return (log_probs.astype(dtype), targets, input_lengths, target_lengths), {}
+
+
+def linear_cross_entropy_inputs(rng: np.random.Generator, scale: float,
+                                dtype: np.dtype) -> Arguments:
+    """An output layer at scale 1: 256 hidden states of 128 features, 4096 classes."""
+    rows = max(1, round(scale * 256))
+    hidden = rng.standard_normal((rows, 128)).astype(dtype)
+    projection = (rng.standard_normal((4096, 128)) / 11).astype(dtype)
+    return (hidden, projection, rng.integers(0, 4096, rows)), {}
+
+
+def adaptive_softmax_inputs(rng: np.random.Generator, scale: float,
+                            dtype: np.dtype) -> Arguments:
+    """At scale 1: 512 hidden states of 128 features, 50 000 classes in a head of 1000 and
+    clusters from 1000 and 10 000 (div_value 4), targets by Zipf's law as words in text."""
+    rows = max(1, round(scale * 512))
+    classes, cutoffs = 50_000, [1000, 10_000]
+    bounds = [*cutoffs, classes]
+    head = (rng.standard_normal((cutoffs[0] + 2, 128)) / 11).astype(dtype)
+    tail = [((rng.standard_normal((128 // 4 ** (i + 1), 128)) / 11).astype(dtype),
+             (rng.standard_normal((bounds[i + 1] - bounds[i], 128 // 4 ** (i + 1))) / 6)
+             .astype(dtype)) for i in range(2)]
+    frequency = 1 / np.arange(1, classes + 1)
+    target = rng.choice(classes, rows, p=frequency / frequency.sum())
+    hidden = rng.standard_normal((rows, 128)).astype(dtype)
+    return (hidden, target, head, tail, classes, cutoffs), {"div_value": 4.0}
+
 
 CASES: tuple[Case, ...] = (
     Case("l1_loss", elementwise(), limit=3.0),
     Case("mse_loss", elementwise(), limit=3.0),
     Case("smooth_l1_loss", elementwise(beta=1.0), limit=3.0),
     Case("huber_loss", elementwise(delta=1.0), limit=3.0),
-    # >>> classification-ce: cases
-    # <<< classification-ce
-    # >>> classification-bce: cases
-    # <<< classification-bce
-    # >>> likelihood: cases
-    # <<< likelihood
-    # >>> embedding-pairs: cases
-    # <<< embedding-pairs
-    # >>> embedding-triplets: cases
-    # <<< embedding-triplets
-    # >>> margin-multi: cases
-    # <<< margin-multi
-    # >>> margin-soft: cases
-    # <<< margin-soft
-    # >>> sequence-ctc: cases
-    # <<< sequence-ctc
-    # >>> sequence-vocab: cases
-    # <<< sequence-vocab
+    VariantCase("cross_entropy", class_logits(), limit=3.0),
+    VariantCase(
+        "cross_entropy", class_logits(weighted=True), 3.0, variant="weight"
+    ),
+    VariantCase(
+        "cross_entropy",
+        class_logits(label_smoothing=0.1),
+        3.0,
+        variant="label_smoothing",
+    ),
+    VariantCase("nll_loss", class_logits(log_probabilities=True), limit=3.0),
+    VariantCase(
+        "nll_loss",
+        class_logits(weighted=True, log_probabilities=True),
+        3.0,
+        variant="weight",
+    ),
+    Case("binary_cross_entropy", binary(logits=False), limit=3.0),
+    Case("binary_cross_entropy_with_logits", binary(logits=True), limit=3.0),
+    Case("kl_div", distributions(reduction="batchmean"), limit=3.0),
+    Case("poisson_nll_loss", counts(), limit=3.0),
+    Case("gaussian_nll_loss", normals("same"), limit=3.0, wrt=(0, 2)),
+    Case("margin_ranking_loss", ranked_pairs, limit=3.0, wrt=(0, 1)),
+    Case("hinge_embedding_loss", labelled_distances, limit=3.0),
+    Case("cosine_embedding_loss", embedding_pairs, limit=10.0, wrt=(0, 1)),
+    Case("triplet_margin_loss", triplets(), limit=10.0, wrt=(0, 1, 2)),
+    Case("triplet_margin_with_distance_loss", triplets(swap=True), limit=10.0, wrt=(0, 1, 2)),
+    Case("multilabel_margin_loss", padded_targets, limit=10.0),
+    Case("multi_margin_loss", weighted_class_targets, limit=10.0),
+    Case("soft_margin_loss", signed_targets(), limit=3.0),
+    Case("multilabel_soft_margin_loss", signed_targets(classes=100), limit=3.0),
+    Case("ctc_loss", ctc_inputs, limit=10.0),
+    Case("linear_cross_entropy", linear_cross_entropy_inputs, limit=3.0, wrt=(0, 1)),
+    Case("adaptive_log_softmax_with_loss", adaptive_softmax_inputs, limit=3.0),
 )
 
 
@@ -163,7 +413,8 @@ def measure(case: Case, dtype: Any, scale: float = 1.0, repeat: int = 5, number:
             seed: int = 0) -> Result:
     """Time one case at one dtype."""
     import torch
-    import torch.nn.functional as F
+
+    from lossnotes.torchcheck import torch_function
 
     torch.set_num_threads(1)
     dtype = np.dtype(dtype)
@@ -175,10 +426,13 @@ def measure(case: Case, dtype: Any, scale: float = 1.0, repeat: int = 5, number:
         with_leaves[i] = leaf
     ours_loss = getattr(lossnotes, case.name)
     ours_grad = getattr(lossnotes.grad, case.name)
-    theirs = getattr(F, case.name)
+    theirs = torch_function(case.name)
 
     def torch_gradient() -> Any:
-        return torch.autograd.grad(theirs(*with_leaves, **kwargs), leaves)
+        result = theirs(*with_leaves, **kwargs)
+        # A module's (output, loss): the gradient of the loss, as lossnotes.grad's default.
+        loss = result[-1] if isinstance(result, tuple) else result
+        return torch.autograd.grad(loss, leaves)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -45,17 +45,94 @@ def _to_torch(value: Any, requires_grad: bool = False):
     return value
 
 
+def _adaptive_log_softmax_with_loss(
+    input: Any,
+    target: Any,
+    head_weight: Any,
+    tail_weights: Any,
+    n_classes: int,
+    cutoffs: Any,
+    div_value: float = 4.0,
+    head_bias: Any = None,
+) -> tuple[Any, Any]:
+    """``torch.nn.AdaptiveLogSoftmaxWithLoss(...)(input, target)`` with the
+    given weights (tensors or arrays), in the signature of
+    ``lossnotes.adaptive_log_softmax_with_loss``."""
+    import torch
+
+    input = torch.as_tensor(input)
+    features = input.shape[-1] if input.dim() else 0
+    with warnings.catch_warnings():
+        # The constructor initialises its own weights, replaced below (and
+        # warns about one of zero elements); only the forward is compared.
+        warnings.simplefilter("ignore")
+        module = torch.nn.AdaptiveLogSoftmaxWithLoss(
+            features,
+            n_classes,
+            cutoffs,
+            div_value=div_value,
+            head_bias=head_bias is not None,
+            dtype=torch.as_tensor(head_weight).dtype,
+        )
+    parameters = {"head.weight": torch.as_tensor(head_weight)}
+    if head_bias is not None:
+        parameters["head.bias"] = torch.as_tensor(head_bias)
+    for cluster, pair in enumerate(tail_weights):
+        for layer, weight in enumerate(pair):
+            parameters[f"tail.{cluster}.{layer}.weight"] = torch.as_tensor(
+                weight
+            )
+    # strict: every weight given, none of the module's own random ones used.
+    result = torch.func.functional_call(
+        module, parameters, (input, target), strict=True
+    )
+    return tuple(result)
+
+
+# Losses that torch has only as a module: the function torch_loss and
+# torch_gradient call in place of torch.nn.functional.<name>, built from the
+# module with lossnotes.<name>'s signature.  Such a function returns the
+# module's (output, loss) pair: a tuple whose last entry is the loss.
+MODULE_REFERENCES: dict[str, Callable[..., Any]] = {
+    "adaptive_log_softmax_with_loss": _adaptive_log_softmax_with_loss,
+}
+_MODULE_NAMES = {
+    "adaptive_log_softmax_with_loss": "torch.nn.AdaptiveLogSoftmaxWithLoss"
+}
+
+
+def _torch_name(name: str) -> str:
+    """What lossnotes.<name> is compared with, for a table's caption."""
+    return _MODULE_NAMES.get(name, f"torch.nn.functional.{name}")
+
+
+def torch_function(name: str) -> Callable[..., Any]:
+    """torch's ``<name>``: ``torch.nn.functional.<name>``, or the reference
+    built from a module (:data:`MODULE_REFERENCES`)."""
+    import torch.nn.functional as F
+
+    return MODULE_REFERENCES.get(name) or getattr(F, name)
+
+
+def _numpy(result: Any) -> Any:
+    """A tensor, or a tuple of them, as NumPy."""
+    if isinstance(result, tuple):
+        return tuple(part.detach().numpy() for part in result)
+    return result.detach().numpy()
+
+
 def torch_loss(
     name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None
 ) -> np.ndarray:
-    """``torch.nn.functional.<name>(*args, **kwargs)``, NumPy in and out."""
-    import torch.nn.functional as F
+    """``torch.nn.functional.<name>(*args, **kwargs)``, NumPy in and out.
 
+    A tuple of arrays for a loss of :data:`MODULE_REFERENCES`.
+    """
     tensors = [_to_torch(a) for a in args]
     kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return getattr(F, name)(*tensors, **kw).detach().numpy()
+        return _numpy(torch_function(name)(*tensors, **kw))
 
 
 def torch_gradient(
@@ -69,10 +146,11 @@ def torch_gradient(
 
     Returns ``(loss, gradient)``, the gradient with respect to ``args[wrt]``:
     a single array when ``wrt`` has one entry and a tuple otherwise, like
-    ``lossnotes.grad``.
+    ``lossnotes.grad``.  For a loss of :data:`MODULE_REFERENCES`, which
+    returns ``(output, loss)``, the loss is that tuple and ``grad_output`` a
+    tuple too; by default the gradient is that of the last entry, the loss.
     """
     import torch
-    import torch.nn.functional as F
 
     tensors = [
         _to_torch(a, requires_grad=i in wrt) for i, a in enumerate(args)
@@ -80,21 +158,38 @@ def torch_gradient(
     kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loss = getattr(F, name)(*tensors, **kw)
-    upstream = (
-        torch.ones_like(loss)
-        if grad_output is None
-        else torch.from_numpy(grad_output)
+        loss = torch_function(name)(*tensors, **kw)
+    if isinstance(loss, tuple):
+        upstream = (
+            (*map(torch.zeros_like, loss[:-1]), torch.ones_like(loss[-1]))
+            if grad_output is None
+            else tuple(torch.from_numpy(np.asarray(g)) for g in grad_output)
+        )
+    else:
+        upstream = (
+            torch.ones_like(loss)
+            if grad_output is None
+            else torch.from_numpy(grad_output)
+        )
+    # A prediction passed as a Python number (gaussian_nll_loss's float var)
+    # is no tensor: it has no gradient, and gets None in its place.
+    inputs = [tensors[i] for i in wrt if isinstance(tensors[i], torch.Tensor)]
+    found = iter(
+        torch.autograd.grad(loss, inputs, upstream, allow_unused=True)
     )
-    inputs = [tensors[i] for i in wrt]
-    grads = torch.autograd.grad(loss, inputs, upstream, allow_unused=True)
     grads = tuple(
-        np.zeros(t.shape, dtype=t.detach().numpy().dtype)
-        if g is None
-        else g.numpy()
-        for t, g in zip(inputs, grads)
+        None
+        if not isinstance(t, torch.Tensor)
+        else _zeros_if_unused(t, next(found))
+        for t in (tensors[i] for i in wrt)
     )
-    return loss.detach().numpy(), grads[0] if len(grads) == 1 else grads
+    return _numpy(loss), grads[0] if len(grads) == 1 else grads
+
+
+def _zeros_if_unused(tensor: Any, grad: Any) -> np.ndarray:
+    if grad is None:
+        return np.zeros(tensor.shape, dtype=tensor.detach().numpy().dtype)
+    return grad.numpy()
 
 
 def finite_difference_gradient(
@@ -122,8 +217,10 @@ def finite_difference_gradient(
 def _max_error(ours: Any, theirs: Any) -> float:
     """Largest difference, relative to the size of torch's value.
 
-    NaN against NaN counts as 0.
+    NaN against NaN counts as 0, and so does no gradient (None) against none.
     """
+    if ours is None or theirs is None:
+        return 0.0 if ours is None and theirs is None else np.inf
     ours, theirs = (
         np.asarray(ours, dtype=np.float64),
         np.asarray(theirs, dtype=np.float64),
@@ -198,7 +295,7 @@ class Agreement:
             for row in self.rows
         )
         caption = (
-            f"lossnotes.{self.name} against torch.nn.functional.{self.name}: "
+            f"lossnotes.{self.name} against {_torch_name(self.name)}: "
             f"{len(self.rows)} cases, largest relative error {self.worst:.1e} "
             f"(tolerance {self.tolerance:.0e})"
         )
@@ -212,6 +309,28 @@ class Agreement:
         lines = [" | ".join(self._header())]
         lines += [" | ".join(self._cells(row)) for row in self.rows]
         return "\n".join(lines)
+
+
+def _parts(result: Any) -> tuple[Any, ...]:
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _result_error(ours: Any, theirs: Any) -> float:
+    """:func:`_max_error` of each result, infinite for another dtype."""
+    ours, theirs = _parts(ours), _parts(theirs)
+    if len(ours) != len(theirs):
+        return np.inf
+    return max(
+        _max_error(a, b) if np.asarray(a).dtype == b.dtype else np.inf
+        for a, b in zip(ours, theirs)
+    )
+
+
+def _per_result(function: Callable[[Any], Any], result: Any) -> Any:
+    """``function`` of each array of a tuple result, or of the one array."""
+    if isinstance(result, tuple):
+        return tuple(function(part) for part in result)
+    return function(result)
 
 
 def agreement(
@@ -244,7 +363,10 @@ def agreement(
             warnings.simplefilter("ignore")
             ours = ours_loss(*args, **kwargs)
             theirs = torch_loss(name, args, kwargs)
-            upstream = rng.standard_normal(theirs.shape).astype(theirs.dtype)
+            # One array per result (several for a module's (output, loss)).
+            upstream = _per_result(
+                lambda t: rng.standard_normal(t.shape).astype(t.dtype), theirs
+            )
             grad_error = None
             if wrt:
                 _, their_grad = torch_gradient(
@@ -261,10 +383,8 @@ def agreement(
         result.rows.append(
             {
                 "kwargs": kwargs,
-                "shape": tuple(theirs.shape),
-                "loss error": _max_error(ours, theirs)
-                if np.asarray(ours).dtype == theirs.dtype
-                else np.inf,
+                "shape": _per_result(lambda t: tuple(t.shape), theirs),
+                "loss error": _result_error(ours, theirs),
                 "grad error": grad_error,
             }
         )
