@@ -8,7 +8,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: book test serve clean lint mathjax
+.PHONY: book pdf test serve clean lint mathjax
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -50,6 +50,16 @@ book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	# Execute the changed chapters in parallel into the cache the build reads, while the build
 	# starts and reads the other pages (tools/preexecute.py, _ext/preexecuted.py).
 	$(PYTHON) tools/preexecute.py . -- $(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
+
+# The PDF edition: the whole book as one page (Sphinx's singlehtml builder, which keeps the
+# site's chapter, section, figure and equation numbers), printed by Debian's chromium once MathJax
+# has typeset it (tools/printpdf.py), and copied beside the site's pages, which link to it.  The
+# chapters come from the execution cache `make book` filled, so nothing is executed again.
+PDF := _build/pdf/lossnotes.pdf
+
+pdf: book
+	$(VENV)/bin/jupyter-book build . --builder custom --custom-builder singlehtml $(BUILD_FLAGS)
+	$(PYTHON) tools/printpdf.py _build/singlehtml/intro.html $(PDF) _build/html
 
 test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	$(PYTHON) -m pytest

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
+PDF = ROOT / "_build" / "pdf" / "lossnotes.pdf"
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 # The front matter every chapter starts with (jupytext, MyST, the python3 kernel).
@@ -84,3 +85,19 @@ def built_site() -> Path:
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     assert "Executing" not in result.stdout, result.stdout[-5000:]
     return HTML
+
+
+@pytest.fixture(scope="session")
+def built_pdf(built_site: Path) -> Path:
+    """The PDF edition, made as `make pdf` makes it, after the site (whose execution cache it
+    reads): the book as one page (singlehtml), printed by chromium, and put beside the site's
+    pages, which link to it."""
+    single = build_book(ROOT, ("--builder", "custom", "--custom-builder", "singlehtml"))
+    assert single.returncode == 0, single.stdout[-5000:] + single.stderr[-5000:]
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "printpdf.py"),
+         str(ROOT / "_build" / "singlehtml" / "intro.html"), str(PDF), str(HTML)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert printed.returncode == 0, printed.stdout + printed.stderr
+    return PDF

@@ -248,8 +248,9 @@ def open_and_check(
 
 @pytest.mark.browser
 def test_every_page_renders_offline_in_chromium(
-    built_site: Path, site_url: str, browser
+    built_site: Path, built_pdf: Path, site_url: str, browser
 ) -> None:
+    # built_pdf: the introduction and the citation page link to the PDF edition.
     pages = site_pages(built_site)
     missing = {f"{document}.html" for document in toc_documents()} - set(pages)
     assert not missing, f"the walk of {built_site} missed {sorted(missing)}"
@@ -280,6 +281,73 @@ def test_every_page_renders_offline_in_chromium(
         f"{page}:\n  " + "\n  ".join(problems) for page, problems in failures.items()
     )
     assert numbered_equations, "no page has a numbered equation: is math_numfig on?"
+
+
+# Runs in a settled page at phone width: how far the page itself scrolls sideways, and the
+# outermost elements that stick out of the viewport without a scrolling box of their own to
+# contain them (a box with overflow-x auto or scroll may be wide inside; the page may not).
+SIDEWAYS = """
+() => {
+  const root = document.scrollingElement || document.documentElement;
+  const width = root.clientWidth;
+  const scrolls = (node) => {
+    for (let up = node.parentElement; up; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if ((overflow === "auto" || overflow === "scroll" || overflow === "hidden")
+          && up !== root && up !== document.body) return true;
+    }
+    return false;
+  };
+  const culprits = [];
+  for (const node of document.querySelectorAll("article *")) {
+    const box = node.getBoundingClientRect();
+    if (box.width === 0 || box.right <= width + 1 || scrolls(node)) continue;
+    if (culprits.some((outer) => outer.contains(node))) continue;
+    culprits.push(node);
+  }
+  return {
+    overflow: root.scrollWidth - width,
+    culprits: culprits.slice(0, 5).map((node) =>
+      `<${node.tagName.toLowerCase()} class="${node.className}"> `
+      + `${Math.round(node.getBoundingClientRect().right)} px: `
+      + `${node.textContent.trim().slice(0, 50)}`),
+  };
+}
+"""
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.browser
+def test_no_page_scrolls_sideways_at_phone_width(
+    built_site: Path, site_url: str, browser
+) -> None:
+    """At a 390 px wide viewport a wide equation, table or code block must scroll inside its
+    own box: the page itself never scrolls sideways.  Screenshots in _build/screenshots/phone/."""
+    failures: dict[str, list[str]] = {}
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    context.set_default_timeout(SETTLE_SECONDS * 1000)
+    try:
+        for page_name in site_pages(built_site):
+            if redirect_target(built_site / page_name) is not None:
+                continue
+            page = context.new_page()
+            try:
+                page.goto(site_url + page_name, wait_until="load")
+                page.evaluate(SETTLE_AND_REPORT, SETTLE_SECONDS)
+                report = page.evaluate(SIDEWAYS)
+                shot = SCREENSHOTS / "phone" / page_name.replace(".html", ".png")
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True)
+            finally:
+                page.close()
+            if report["overflow"] > 1:
+                failures[page_name] = [f"the page scrolls {report['overflow']} px sideways",
+                                       *report["culprits"]]
+    finally:
+        context.close()
+    assert not failures, "\n".join(
+        f"{page}:\n  " + "\n  ".join(problems) for page, problems in failures.items()
+    )
 
 
 @pytest.mark.browser
