@@ -395,16 +395,20 @@ def _best_of(functions: list[Callable[[], Any]], repeat: int, number: int) -> li
     The time is the CPU time of the calling thread (both libraries compute in it, held to one
     thread), so that the time the thread waits while other processes run is not counted: the
     book executes its chapters in parallel, this page among them.  The functions take turns,
-    so what load elsewhere still costs (shared caches, memory bandwidth) falls on all of them.
+    so what load elsewhere still costs (shared caches, memory bandwidth) falls on all of them,
+    in alternating order, so that none always runs on what another left in the cache.
     """
     for function in functions:  # warm up: first calls allocate and initialise lazily
         function()
     best = [np.inf] * len(functions)
-    for _ in range(repeat):
-        for index, function in enumerate(functions):
+    for round_ in range(repeat):
+        # Every other round in reverse order: a function that reads what the one before it just
+        # brought into the cache (the rows a gather touches, say) runs first as often as second.
+        order = range(len(functions)) if round_ % 2 == 0 else reversed(range(len(functions)))
+        for index in order:
             start = time.thread_time()
             for _ in range(number):
-                function()
+                functions[index]()
             best[index] = min(best[index], (time.thread_time() - start) / number)
     return best
 

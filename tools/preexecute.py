@@ -143,16 +143,31 @@ def execute(path: Path, notebook: nbformat.NotebookNode, settings: Settings) -> 
     from jupyter_cache.executors.utils import single_nb_execution
 
     fresh = bool(os.environ.get("LOSSNOTES_FRESH_KERNELS"))
-    with contextlib.nullcontext() if fresh else warmkernel.seed():
-        result = single_nb_execution(
-            notebook,
-            cwd=str(path.parent),
-            timeout=settings.timeout,
-            allow_errors=settings.allow_errors,
-            meta_override=True,
-            **({} if fresh else {"kernel_manager_class": warmkernel.KernelManager}),
-        )
+    for attempt in range(KERNEL_STARTS):
+        try:
+            with contextlib.nullcontext() if fresh else warmkernel.seed():
+                result = single_nb_execution(
+                    notebook,
+                    cwd=str(path.parent),
+                    timeout=settings.timeout,
+                    allow_errors=settings.allow_errors,
+                    meta_override=True,
+                    **({} if fresh else {"kernel_manager_class": warmkernel.KernelManager}),
+                )
+            break
+        except RuntimeError as error:
+            # A kernel that dies before it answers has run none of the chapter: the ports
+            # jupyter_client picked for it (free when picked) were taken meanwhile by a kernel
+            # that another worker started.  Start it again, on new ports.
+            if "Kernel died before replying" not in str(error) or attempt + 1 == KERNEL_STARTS:
+                raise
+            print(f"preexecute: {path.name}: the kernel died as it started; starting another",
+                  file=sys.stderr, flush=True)
     return result.nb, result.time, result.exc_string if result.err is not None else None
+
+
+# How many times a chapter's kernel is started before its death at start-up fails the build.
+KERNEL_STARTS = 3
 
 
 def main(argv: list[str]) -> int:
