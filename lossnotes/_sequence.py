@@ -1499,6 +1499,19 @@ def _adaptive_softmax(
     )
 
 
+def _batched_adaptive_softmax(
+    input: Any, *weights: Any
+) -> tuple[np.ndarray, _AdaptiveSoftmax]:
+    """:func:`_adaptive_softmax` for ``log_prob`` and ``predict``, which, as
+    the module's methods, take only a batch of shape (N, in_features)."""
+    input, model = _adaptive_softmax(input, *weights)
+    if input.ndim != 2:
+        raise ValueError(
+            f"input must have shape (N, in_features); got {input.shape}"
+        )
+    return input, model
+
+
 def _checked_weight(
     value: Any, name: str, shape: tuple[int, ...], input: np.ndarray
 ) -> np.ndarray:
@@ -1860,7 +1873,7 @@ def adaptive_log_softmax_log_prob(
     >>> np.exp(log_prob).round(4), float(np.exp(log_prob).sum())
     (array([[0.3333, 0.3333, 0.1667, 0.1667]]), 1.0)
     """
-    input, model = _adaptive_softmax(
+    input, model = _batched_adaptive_softmax(
         input,
         head_weight,
         tail_weights,
@@ -1869,10 +1882,6 @@ def adaptive_log_softmax_log_prob(
         div_value,
         head_bias,
     )
-    if input.ndim != 2:
-        raise ValueError(
-            f"input must have shape (N, in_features); got {input.shape}"
-        )
     return _full_log_prob(model, input, model.head_log_probs(input))
 
 
@@ -1929,7 +1938,7 @@ def adaptive_log_softmax_predict(
     ... )
     array([0, 3])
     """
-    input, model = _adaptive_softmax(
+    input, model = _batched_adaptive_softmax(
         input,
         head_weight,
         tail_weights,
@@ -1938,10 +1947,6 @@ def adaptive_log_softmax_predict(
         div_value,
         head_bias,
     )
-    if input.ndim != 2:
-        raise ValueError(
-            f"input must have shape (N, in_features); got {input.shape}"
-        )
     head = model.head_log_probs(input)
     best = np.argmax(head, axis=1)
     # A cluster's classes have at most the head's probability of the
