@@ -19,11 +19,22 @@ import numpy as np
 __all__ = [
     "Agreement",
     "agreement",
+    "assert_within_ulps",
     "finite_difference_gradient",
     "torch_gradient",
     "torch_loss",
     "torch_version",
+    "ulp_distance",
 ]
+
+# Where NumPy and torch compute a transcendental function (log, log1p, exp,
+# expm1, tanh, pow, ...) in float32 or float16, each picks its SIMD code for
+# the CPU it runs on (NumPy's X86_V3/X86_V4 groups, torch's
+# ATEN_CPU_CAPABILITY), and the two may round the same value one ulp apart
+# on one machine and not on another.  Such results are compared within a
+# bound in ulps of the dtype, never bit for bit: this is the bound for one
+# such function evaluated on the same argument by both libraries.
+TRANSCENDENTAL_ULPS = 4
 
 
 def torch_version() -> str:
@@ -190,6 +201,56 @@ def _zeros_if_unused(tensor: Any, grad: Any) -> np.ndarray:
     if grad is None:
         return np.zeros(tensor.shape, dtype=tensor.detach().numpy().dtype)
     return grad.numpy()
+
+
+def ulp_distance(ours: Any, theirs: Any) -> np.ndarray:
+    """How many units in the last place of ``theirs``'s dtype separate the two,
+    element by element.
+
+    The unit is that of the dtype at torch's value (``np.spacing``; subnormal
+    spacing near 0).  NaN against NaN and equal infinities are 0 apart; NaN
+    against a number, or an infinity against anything else, infinitely far.
+    """
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    if ours.shape != theirs.shape or ours.dtype != theirs.dtype:
+        raise ValueError(
+            f"ours is {ours.dtype}{ours.shape}, theirs {theirs.dtype}"
+            f"{theirs.shape}: ulps are counted between arrays of one dtype "
+            "and shape"
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        unit = np.spacing(np.abs(theirs)).astype(np.float64)
+        apart = np.abs(
+            ours.astype(np.float64) - theirs.astype(np.float64)
+        ) / np.where(np.isfinite(unit), unit, 1.0)
+    same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+    return np.where(same, 0.0, np.where(np.isnan(apart), np.inf, apart))
+
+
+def assert_within_ulps(
+    ours: Any,
+    theirs: Any,
+    ulps: float = TRANSCENDENTAL_ULPS,
+    label: str = "value",
+) -> float:
+    """Assert that ``ours`` is within ``ulps`` units in the last place of
+    ``theirs`` everywhere (same dtype and shape, NaN and infinities in the
+    same places); return the largest distance found, in ulps.
+
+    The comparison for float32 and float16 results of transcendental
+    functions, whose last bit depends on the SIMD code each library picks for
+    the CPU (see :data:`TRANSCENDENTAL_ULPS`).
+    """
+    apart = ulp_distance(ours, theirs)
+    worst = float(apart.max(initial=0.0))
+    if not worst <= ulps:
+        index = np.unravel_index(int(np.argmax(apart)), apart.shape)
+        raise AssertionError(
+            f"{label}: {np.asarray(ours)[index]!r} where torch has "
+            f"{np.asarray(theirs)[index]!r}, {worst:.3g} ulps apart "
+            f"(bound {ulps})"
+        )
+    return worst
 
 
 def finite_difference_gradient(

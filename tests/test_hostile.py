@@ -6,7 +6,10 @@ contains a fragment, or accepts), and what lossnotes does.  The rules:
 - what torch refuses, lossnotes refuses with ``ValueError`` or ``TypeError`` whose message names
   the offending argument, and so does ``lossnotes.grad``;
 - what both accept gives the same result (NaN propagates as in torch), and the same gradient;
-- lossnotes may be stricter than torch only where a row says why.
+- lossnotes may be stricter than torch only where a row says why;
+- lossnotes may give another number than torch only where a row declares it (:class:`Differs`):
+  the rows whose ``ours`` is a ``Differs`` are the one table of deliberate numeric differences,
+  each with its reason and both values, checked as recorded.
 
 torch's behaviour is asserted too, so a torch upgrade that changes it fails here and is noticed.
 A new loss adds its rows with :func:`rows`; ``test_every_function_has_rows`` enforces it.
@@ -35,8 +38,19 @@ class Refuses:
     fragment: str
 
 
+@dataclass(frozen=True)
+class Differs:
+    """Both accept the call, and lossnotes gives another value than torch on purpose, for the
+    reason ``why``: torch's value and ours as recorded (the loss, or the gradient when the row
+    has a ``grad_output``), NaN and infinities included."""
+
+    why: str
+    torch_value: Any
+    ours_value: Any
+
+
 ACCEPTS = "accepts"
-Outcome = Refuses | str
+Outcome = Refuses | Differs | str
 
 
 @dataclass(frozen=True)
@@ -1234,6 +1248,21 @@ TABLE: list[Row] = [
           (nan_x, np.array([1.0, 1.0, -1.0])), torch=ACCEPTS, ours=ACCEPTS),
     *rows("soft_margin_loss", "empty batch: 'mean' is NaN", (np.ones((0, 3)), np.ones((0, 3))),
           torch=ACCEPTS, ours=ACCEPTS),
+    *rows("soft_margin_loss", "a margin of -1000: torch's log1p(exp) overflows",
+          (np.array([-1000.0, 1.0]), np.array([1.0, 1.0])), {"reduction": "none"},
+          torch=ACCEPTS,
+          ours=Differs("torch 2.13 evaluates log1p(exp(-y x)) as written, which overflows to "
+                       "inf once -y x passes the exponential's range; lossnotes gives the true "
+                       "value, -y x + log1p(exp(y x))",
+                       torch_value=[np.inf, np.log1p(np.exp(-1.0))],
+                       ours_value=[1000.0, np.log1p(np.exp(-1.0))])),
+    *rows("soft_margin_loss", "its gradient at a margin of -1000: NaN in torch",
+          (np.array([-1000.0, 1.0]), np.array([1.0, 1.0])), {"reduction": "none"},
+          grad_output=np.ones(2), torch=ACCEPTS,
+          ours=Differs("the gradient of the overflowing log1p(exp(-y x)) is inf/inf, NaN; "
+                       "lossnotes' is the true -y sigmoid(-y x), -1 here",
+                       torch_value=[np.nan, -1.0 / (1.0 + np.e)],
+                       ours_value=[-1.0, -1.0 / (1.0 + np.e)])),
     *rows("multilabel_soft_margin_loss", "0-d input (no class axis): shape",
           (np.array(1.0), np.array(1.0)),
           torch=Refuses(IndexError, "Dimension specified as -1 but tensor has no dimensions"),
@@ -1718,6 +1747,27 @@ def test_what_both_accept_agrees(row: Row) -> None:
 
 def _as_tuple(gradient: Any) -> tuple[Any, ...]:
     return gradient if isinstance(gradient, tuple) else (gradient,)
+
+
+DIFFERENCES = [row for row in TABLE if isinstance(row.ours, Differs)]
+
+
+@pytest.mark.parametrize("row", DIFFERENCES, ids=lambda row: row.id)
+def test_declared_differences_show_both_values(row: Row) -> None:
+    """Each deliberate difference is still there, and each side gives its recorded value: a torch
+    that changes, or a lossnotes that drifts, fails here."""
+    assert row.torch == ACCEPTS and row.ours.why, "a difference is declared with its reason"
+    theirs = _torch(row)
+    theirs = theirs[0] if isinstance(theirs, tuple) else theirs
+    theirs = theirs.detach().numpy()
+    ours = _ours(row, getattr(lossnotes.grad if row.grad_output is not None else lossnotes,
+                              row.function))
+    expected_theirs = np.asarray(row.ours.torch_value, dtype=theirs.dtype)
+    expected_ours = np.asarray(row.ours.ours_value, dtype=theirs.dtype)
+    assert_close(theirs, expected_theirs, "torch's value", elementwise=True)
+    assert_close(ours, expected_ours, "lossnotes' value", elementwise=True)
+    with pytest.raises(AssertionError):
+        assert_close(ours, theirs, "the declared difference", elementwise=True)
 
 
 def test_every_function_has_rows() -> None:
