@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def _grid(name: str, weight: np.ndarray) -> dict:
 @pytest.mark.parametrize("name", list(GRIDS))
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_agrees_with_torch_over_every_parameter(name, shape) -> None:
-    rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((name, shape)).encode()))  # not hash(): salted
     x = np.asarray(rng.standard_normal(shape) * 2)
     y = np.asarray(rng.standard_normal(shape) * 2)
     weight = np.asarray(rng.random(shape))
