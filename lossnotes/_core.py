@@ -174,15 +174,24 @@ def apply_reduction(
     ``'mean'`` and 0 for ``'sum'``, as in torch.
     """
     if reduction == "none":
-        return loss
-    total = np.sum(loss)
+        return np.asarray(loss)  # a 0-d loss stays an array, not a scalar
+    # torch sums float16 in float32 (its accumulation type on the CPU) and
+    # rounds once: 200 squared errors of 20 sum to 400 * 200, past float16's
+    # largest number 65504, yet their mean, 400, is finite.
+    accumulate = np.float32 if loss.dtype == np.float16 else None
+    total = np.sum(loss, dtype=accumulate)
     if reduction == "sum":
-        return np.asarray(total, dtype=loss.dtype)
+        with np.errstate(over="ignore"):  # a float16 sum past 65504 is inf
+            return np.asarray(total, dtype=loss.dtype)
     count = loss.size if denominator is None else denominator
     with np.errstate(invalid="ignore", divide="ignore"):
         # As torch's division of two 0-d tensors: a float64 weight sum
         # promotes a float32 total.
-        return np.asarray(total / count)
+        mean = np.asarray(total / count)
+    if loss.dtype == np.float16 and mean.dtype == np.float32:
+        with np.errstate(over="ignore"):
+            return mean.astype(np.float16)
+    return mean
 
 
 def reduce_backward(
@@ -224,7 +233,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     )
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    return np.asarray(grad).reshape(shape)
 
 
 def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:
