@@ -16,9 +16,12 @@ folder, with the book's timeout), and stored with ``cache_notebook_bundle``; the
 jupyter-cache's hash of the code cells and the kernelspec.  (Jupyter-cache's own
 ``local-parallel`` executor does the same, but reads MyST files without the book's extensions.)
 
-Usage: ``python tools/preexecute.py [BOOK] [-- BUILD COMMAND]`` (default: the current
-directory).  When nothing changed it only hashes the chapters.  If a chapter raises, its
-traceback is printed and the exit status is 1, after the other chapters have run.
+Usage: ``python tools/preexecute.py [BOOK] [--cache DIR] [--exclude PATTERN ...]
+[-- BUILD COMMAND]`` (default: the current directory).  ``--cache`` executes into another
+cache than the book's (an empty one executes every chapter: tests/test_dispatch.py runs them so
+on other SIMD code paths), ``--exclude`` leaves out pages as the book's own
+``exclude_patterns`` do.  When nothing changed it only hashes the chapters.  If a chapter
+raises, its traceback is printed and the exit status is 1, after the other chapters have run.
 
 With a build command (``make book`` passes ``jupyter-book build``), the build is started first
 and runs alongside the execution of the pending chapters: Sphinx starts up and reads the other
@@ -29,6 +32,7 @@ chapter failed (the build is stopped).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import io
@@ -38,7 +42,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -175,12 +179,22 @@ def main(argv: list[str]) -> int:
         argv, command = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     else:
         command = []
-    book = Path(argv[0] if argv else ".").resolve()
+    options = argparse.ArgumentParser(prog="preexecute")
+    options.add_argument("book", nargs="?", default=".", type=Path)
+    options.add_argument("--cache", type=Path)
+    options.add_argument("--exclude", action="append", default=[])
+    arguments = options.parse_args(argv)
+    book = arguments.book.resolve()
     # The build starts first: it takes longer to start up than this script takes to hash the
     # chapters, and waits for the list of pending ones only once it is ready to read.
     build = Build(command) if command else None
     try:
         settings = read_settings(book)
+        settings = replace(
+            settings,
+            cache=(arguments.cache or settings.cache).resolve(),
+            exclude=settings.exclude + arguments.exclude,
+        )
         pending = pending_notebooks(book, settings) if settings.mode == "cache" else []
         if build is not None:
             build.tell({"pending": [str(path) for path, _ in pending]})
