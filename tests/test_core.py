@@ -64,6 +64,24 @@ def test_apply_reduction_on_empty_and_dtype() -> None:
     assert _core.apply_reduction(loss, "none") is loss
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_float16_reductions_accumulate_in_float32_as_torch_does(reduction) -> None:
+    # 200 squared errors of 20 (torch 2.13.0: mean 400, sum inf, both float16): the float16
+    # sum 80000 is past 65504, but torch adds in float32 and rounds once.
+    squares = np.full(200, 400.0, dtype=np.float16)
+    theirs = getattr(torch.from_numpy(squares), reduction)().numpy()
+    ours = _core.apply_reduction(squares, reduction)
+    assert ours.dtype == np.float16 and ours.shape == ()
+    np.testing.assert_array_equal(ours, theirs)
+    assert (reduction == "mean") == np.isfinite(ours)
+
+
+def test_zero_dimensional_results_are_arrays() -> None:
+    loss = np.float64(0.5) * np.ones(())  # NumPy makes a scalar of 0-d arithmetic
+    assert type(_core.apply_reduction(loss, "none")) is np.ndarray
+    assert type(_core.unbroadcast(np.float64(2.0), ())) is np.ndarray
+
+
 def test_reduce_backward_shapes_and_refusal() -> None:
     grad = _core.reduce_backward(None, (2, 3), np.dtype(np.float64), "mean")
     assert grad.shape == (2, 3) and np.all(grad == 1 / 6)
