@@ -7,6 +7,7 @@ touches torch, and it imports torch lazily, inside the functions, so that
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import warnings
@@ -18,8 +19,10 @@ import numpy as np
 
 __all__ = [
     "Agreement",
+    "Edges",
     "agreement",
     "assert_within_ulps",
+    "edges",
     "finite_difference_gradient",
     "torch_gradient",
     "torch_loss",
@@ -456,3 +459,185 @@ def agreement(
             + "\n".join(repr(row) for row in result.failures)
         )
     return result
+
+
+# Relative to the larger of 1 and torch's value, per dtype: rounding of a
+# few operations (float16's epsilon is 9.8e-4).
+_EDGE_TOLERANCE = {
+    np.dtype(np.float16): 16 * float(np.finfo(np.float16).eps),
+    np.dtype(np.float32): 1e-5,
+    np.dtype(np.float64): 1e-12,
+}
+
+
+def _first_line(error: BaseException) -> str:
+    """``Type: first line of the message``, as a reader's traceback ends."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".strip()
+
+
+def _outcome(
+    loss: Callable[..., Any], grad: Callable[..., Any], *args: Any
+) -> dict:
+    """The loss and gradient of one call, or the first exception raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {"loss": loss(*args), "grad": grad(*args), "error": None}
+    except Exception as error:  # what is shown is the error itself
+        return {"loss": None, "grad": None, "error": error}
+
+
+def _torch_grad(
+    name: str, args: Sequence[Any], kwargs: dict[str, Any], wrt: Sequence[int]
+) -> Any:
+    """torch's gradient; None where no argument can have one (integers)."""
+    return torch_gradient(name, args, kwargs, wrt)[1] if wrt else None
+
+
+def _verdict(
+    theirs: dict, ours: dict, stricter: bool, declared: bool
+) -> tuple[str, bool]:
+    """How the two outcomes of one case compare, and whether that keeps the
+    contract."""
+    if theirs["error"] is not None:
+        if isinstance(ours["error"], (ValueError, TypeError)):
+            return "both refuse", True
+        return "lossnotes accepts", False
+    if ours["error"] is not None:
+        return ("stricter", True) if stricter else ("lossnotes refuses", False)
+    same = _close(ours["loss"], theirs["loss"]) and _close(
+        ours["grad"], theirs["grad"]
+    )
+    if declared:
+        return ("differs on purpose", True) if not same else ("equal", False)
+    return ("agree", True) if same else ("disagree", False)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_show(part) for part in value)
+    array = np.asarray(value)
+    text = np.array2string(
+        array, precision=4, separator=", ", threshold=6, edgeitems=2
+    )
+    return text if array.dtype == np.float64 else f"{text} {array.dtype}"
+
+
+def _close(ours: Any, theirs: Any) -> bool:
+    ours, theirs = _parts(ours), _parts(theirs)
+    return len(ours) == len(theirs) and all(
+        np.asarray(a).dtype == np.asarray(b).dtype
+        and _max_error(a, b) <= _EDGE_TOLERANCE.get(np.asarray(b).dtype, 0.0)
+        for a, b in zip(ours, theirs)
+    )
+
+
+@dataclass
+class Edges:
+    """What torch and lossnotes do with each call of an edge; renders as a
+    table in a notebook (see :func:`edges`)."""
+
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def _side(outcome: dict) -> str:
+        if outcome["error"] is not None:
+            return _first_line(outcome["error"])
+        grad = outcome["grad"]
+        shown = "none" if grad is None else _show(grad)
+        return f"loss {_show(outcome['loss'])}; grad {shown}"
+
+    def _cells(self, row: dict[str, Any]) -> list[str]:
+        return [
+            row["case"],
+            self._side(row["torch"]),
+            self._side(row["ours"]),
+            row["verdict"],
+        ]
+
+    def _header(self) -> list[str]:
+        return ["case", "torch 2.13", "lossnotes", ""]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
+            + "</tr>"
+            for row in self.rows
+        )
+        caption = (
+            f"{_torch_name(self.name)} and lossnotes.{self.name} at the "
+            "edges: each side's loss and gradient, or its error's first line"
+        )
+        return (
+            '<table class="agreement edges">'
+            f"<caption>{html.escape(caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [" | ".join(self._header())]
+        lines += [" | ".join(self._cells(row)) for row in self.rows]
+        return "\n".join(lines)
+
+
+def edges(
+    name: str,
+    cases: dict[str, tuple[Sequence[Any], dict[str, Any]]],
+    wrt: Sequence[int] = (0,),
+    stricter: dict[str, str] | None = None,
+    declared: dict[str, str] | None = None,
+) -> Edges:
+    """Call torch and ``lossnotes.<name>`` (and its gradient with respect to
+    ``args[i]`` for ``i`` in ``wrt``) on each of ``cases``, a label and
+    ``(args, kwargs)`` each, and hold lossnotes to the contract.
+
+    Where torch raises, lossnotes must raise ``ValueError`` or ``TypeError``;
+    the table shows both messages' first lines, torch's captured as it runs.
+    Where both answer, the losses and gradients must agree (dtype, shape, NaN
+    and infinities in the same places, values within a few roundings of the
+    dtype), unless the case is in ``declared`` (label: why lossnotes differs
+    on purpose; then they must differ).  Where only lossnotes refuses, the
+    case must be in ``stricter`` (label: why).  Raises ``AssertionError``
+    naming every case that breaks a rule, so a chapter cell fails the build;
+    otherwise returns the table.
+    """
+    import lossnotes
+
+    stricter, declared = stricter or {}, declared or {}
+    ours_loss = getattr(lossnotes, name)
+    ours_grad = getattr(lossnotes.grad, name)
+    table, broken = Edges(name), []
+    for case, (args, kwargs) in cases.items():
+        differentiable = tuple(
+            i
+            for i in wrt
+            if isinstance(args[i], np.ndarray) and args[i].dtype.kind == "f"
+        )
+        theirs = _outcome(
+            functools.partial(torch_loss, name, args, kwargs),
+            functools.partial(_torch_grad, name, args, kwargs, differentiable),
+        )
+        ours = _outcome(
+            functools.partial(ours_loss, *args, **kwargs),
+            functools.partial(ours_grad, *args, **kwargs),
+        )
+        verdict, kept = _verdict(
+            theirs, ours, case in stricter, case in declared
+        )
+        if not kept:
+            broken.append(f"{case}: {verdict}")
+        table.rows.append(
+            {"case": case, "torch": theirs, "ours": ours, "verdict": verdict}
+        )
+    if broken:
+        raise AssertionError(
+            f"lossnotes.{name} breaks the contract at the edges:\n"
+            + "\n".join(broken)
+            + "\n"
+            + repr(table)
+        )
+    return table
