@@ -29,9 +29,11 @@ __all__ = [
     "common_shape",
     "legacy_reduction",
     "operation_dtype",
+    "pack_gradients",
     "real_number",
     "reduce_backward",
     "resolve_reduction",
+    "resolve_wrt",
     "result_dtype",
     "smooth_index_terms",
     "smooth_probabilities",
@@ -359,3 +361,53 @@ def check_positive(value: float, name: str, allow_zero: bool) -> float:
         rule = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {rule}; got {value!r}")
     return float(value)
+
+
+def resolve_wrt(
+    wrt: Any,
+    predictions: tuple[str, ...],
+    differentiable: dict[str, str | None],
+    given: dict[str, Any],
+) -> tuple[tuple[str, ...], bool]:
+    """The arguments a ``lossnotes.grad`` call differentiates, and whether it
+    returns one array (rather than a tuple).
+
+    ``wrt`` is None (the ``predictions``: one array for one, a tuple in
+    positional order for several), one argument's name (one array) or a
+    sequence of names (a tuple in that order).  ``differentiable`` maps each
+    argument torch's autograd can be asked about to None where it
+    differentiates it, or to the reason it refuses; ``given`` holds the
+    arguments' values, for refusing one that was not passed (None).
+    """
+    if wrt is None:
+        return predictions, len(predictions) == 1
+    single = isinstance(wrt, str)
+    names = (wrt,) if single else tuple(wrt)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise TypeError(
+            "wrt must be an argument's name or a sequence of names; "
+            f"got {wrt!r}"
+        )
+    for name in names:
+        if name not in differentiable:
+            raise ValueError(
+                f"wrt: {name!r} is not an argument this loss is "
+                f"differentiated with respect to; choose from "
+                f"{', '.join(differentiable)}"
+            )
+        if differentiable[name] is not None:
+            raise ValueError(f"wrt: {differentiable[name]}")
+        if given.get(name) is None:
+            raise ValueError(f"wrt: {name} was not given (it is None)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"wrt names an argument twice: {names!r}")
+    return names, single
+
+
+def pack_gradients(
+    gradients: dict[str, np.ndarray], names: tuple[str, ...], single: bool
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """The gradients :func:`resolve_wrt` asked for, as one array or a tuple
+    in the order of ``names``."""
+    ordered = tuple(np.asarray(gradients[name]) for name in names)
+    return ordered[0] if single else ordered

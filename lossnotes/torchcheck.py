@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
@@ -153,13 +154,14 @@ def torch_gradient(
     name: str,
     args: Sequence[Any],
     kwargs: dict[str, Any] | None = None,
-    wrt: Sequence[int] = (0,),
+    wrt: Sequence[int | str] = (0,),
     grad_output: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...]]:
     """Loss and autograd gradient of ``torch.nn.functional.<name>``.
 
-    Returns ``(loss, gradient)``, the gradient with respect to ``args[wrt]``:
-    a single array when ``wrt`` has one entry and a tuple otherwise, like
+    Returns ``(loss, gradient)``, the gradient with respect to each entry of
+    ``wrt``, a position in ``args`` or the name of a keyword argument: a
+    single array when ``wrt`` has one entry and a tuple otherwise, like
     ``lossnotes.grad``.  For a loss of :data:`MODULE_REFERENCES`, which
     returns ``(output, loss)``, the loss is that tuple and ``grad_output`` a
     tuple too; by default the gradient is that of the last entry, the loss.
@@ -169,7 +171,11 @@ def torch_gradient(
     tensors = [
         _to_torch(a, requires_grad=i in wrt) for i, a in enumerate(args)
     ]
-    kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
+    kw = {
+        k: _to_torch(v, requires_grad=k in wrt)
+        for k, v in (kwargs or {}).items()
+    }
+    chosen = [kw[w] if isinstance(w, str) else tensors[w] for w in wrt]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loss = torch_function(name)(*tensors, **kw)
@@ -187,7 +193,7 @@ def torch_gradient(
         )
     # A prediction passed as a Python number (gaussian_nll_loss's float var)
     # is no tensor: it has no gradient, and gets None in its place.
-    inputs = [tensors[i] for i in wrt if isinstance(tensors[i], torch.Tensor)]
+    inputs = [t for t in chosen if isinstance(t, torch.Tensor)]
     found = iter(
         torch.autograd.grad(loss, inputs, upstream, allow_unused=True)
     )
@@ -195,7 +201,7 @@ def torch_gradient(
         None
         if not isinstance(t, torch.Tensor)
         else _zeros_if_unused(t, next(found))
-        for t in (tensors[i] for i in wrt)
+        for t in chosen
     )
     return _numpy(loss), grads[0] if len(grads) == 1 else grads
 
@@ -397,22 +403,31 @@ def _per_result(function: Callable[[Any], Any], result: Any) -> Any:
     return function(result)
 
 
+def _wrt_names(function: Callable[..., Any], wrt: Sequence[int | str]):
+    """``wrt`` as the names of ``function``'s parameters."""
+    names = list(inspect.signature(function).parameters)
+    return tuple(names[w] if isinstance(w, int) else w for w in wrt)
+
+
 def agreement(
     name: str,
     args: Sequence[Any],
     grid: dict[str, Sequence[Any]] | None = None,
-    wrt: Sequence[int] = (0,),
+    wrt: Sequence[int | str] = (0,),
     tolerance: float = 1e-12,
     seed: int = 0,
 ) -> Agreement:
     """Check ``lossnotes.<name>`` and its gradient against torch.
 
     Each keyword combination of ``grid`` is passed to both implementations with
-    the positional ``args``; the gradient with respect to ``args[i]`` for ``i``
-    in ``wrt`` is compared too, with a random ``grad_output``.  Errors are
-    relative to the size of torch's value.  Raises ``AssertionError`` naming
-    the failing cases, so a chapter cell that calls this fails the build;
-    otherwise returns the table.
+    the positional ``args``; the gradient with respect to each entry of
+    ``wrt`` is compared too, with a random ``grad_output``: positions in
+    ``args`` (the predictions, which ``lossnotes.grad`` differentiates by
+    default), or, where any entry is a name, the arguments ``wrt`` names
+    (``lossnotes.grad.<name>(..., wrt=...)``, targets or weights included).
+    Errors are relative to the size of torch's value.  Raises
+    ``AssertionError`` naming the failing cases, so a chapter cell that calls
+    this fails the build; otherwise returns the table.
     """
     import lossnotes
 
@@ -436,7 +451,14 @@ def agreement(
                 _, their_grad = torch_gradient(
                     name, args, kwargs, wrt, upstream
                 )
-                our_grad = ours_grad(*args, **kwargs, grad_output=upstream)
+                by_name = (
+                    {"wrt": _wrt_names(ours_loss, wrt)}
+                    if any(isinstance(w, str) for w in wrt)
+                    else {}
+                )
+                our_grad = ours_grad(
+                    *args, **kwargs, **by_name, grad_output=upstream
+                )
                 pairs = zip(
                     *(
                         g if isinstance(g, tuple) else (g,)
