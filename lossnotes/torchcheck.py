@@ -24,6 +24,8 @@ __all__ = [
     "agreement",
     "assert_within_ulps",
     "edges",
+    "module_class",
+    "signatures",
     "finite_difference_gradient",
     "torch_gradient",
     "torch_loss",
@@ -663,3 +665,138 @@ def edges(
             + repr(table)
         )
     return table
+
+
+# The torch.nn module of each loss.
+MODULES = {
+    "adaptive_log_softmax_with_loss": "AdaptiveLogSoftmaxWithLoss",
+    "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "cosine_embedding_loss": "CosineEmbeddingLoss",
+    "cross_entropy": "CrossEntropyLoss",
+    "ctc_loss": "CTCLoss",
+    "gaussian_nll_loss": "GaussianNLLLoss",
+    "hinge_embedding_loss": "HingeEmbeddingLoss",
+    "huber_loss": "HuberLoss",
+    "kl_div": "KLDivLoss",
+    "l1_loss": "L1Loss",
+    "linear_cross_entropy": "LinearCrossEntropyLoss",
+    "margin_ranking_loss": "MarginRankingLoss",
+    "mse_loss": "MSELoss",
+    "multi_margin_loss": "MultiMarginLoss",
+    "multilabel_margin_loss": "MultiLabelMarginLoss",
+    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss",
+    "nll_loss": "NLLLoss",
+    "poisson_nll_loss": "PoissonNLLLoss",
+    "smooth_l1_loss": "SmoothL1Loss",
+    "soft_margin_loss": "SoftMarginLoss",
+    "triplet_margin_loss": "TripletMarginLoss",
+    "triplet_margin_with_distance_loss": "TripletMarginWithDistanceLoss",
+}
+
+
+def module_class(name: str) -> type:
+    """``torch.nn.<Module>`` of the loss ``name`` (``torch.nn.L1Loss`` for
+    ``l1_loss``)."""
+    import torch
+
+    return getattr(torch.nn, MODULES[name])
+
+
+def _parameters(function: Any, skip_self: bool) -> dict[str, Any]:
+    parameters = list(inspect.signature(function).parameters.values())
+    return {
+        p.name: p.default
+        for p in parameters[1 if skip_self else 0 :]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+@dataclass
+class Signatures:
+    """The parameters of a loss's functional form and of its module, as
+    ``inspect.signature`` reads them from the installed torch."""
+
+    name: str
+    functional: dict[str, Any] | None
+    constructor: dict[str, Any]
+    call: dict[str, Any]
+
+    @property
+    def module_only(self) -> list[str]:
+        functional = self.functional or {}
+        return [p for p in self.constructor if p not in functional]
+
+    @property
+    def functional_only(self) -> list[str]:
+        return [
+            p
+            for p in self.functional or {}
+            if p not in self.constructor and p not in self.call
+        ]
+
+    def _rows(self) -> list[list[str]]:
+        names = list(self.functional or {})
+        names += [p for p in [*self.call, *self.constructor] if p not in names]
+
+        def cell(table: dict[str, Any] | None, name: str, where: str) -> str:
+            if table is None or name not in table:
+                return "–"
+            default = table[name]
+            empty = default is inspect.Parameter.empty
+            return where if empty else f"{where}, default {default!r}"
+
+        return [
+            [
+                name,
+                cell(self.functional, name, "yes"),
+                cell(self.constructor, name, "constructor"),
+                cell(self.call, name, "call"),
+            ]
+            for name in names
+        ]
+
+    def _header(self) -> list[str]:
+        module = MODULES[self.name]
+        functional = (
+            "–" if self.functional is None else f"F.{self.name}"
+        )
+        return ["parameter", functional, f"nn.{module}(...)", "module(...)"]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+            + "</tr>"
+            for row in self._rows()
+        )
+        caption = (
+            f"Where each parameter of {self.name} is given, as "
+            "inspect.signature reads the installed torch"
+        )
+        return (
+            '<table class="agreement signatures">'
+            f"<caption>{html.escape(caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [" | ".join(self._header())]
+        lines += [" | ".join(row) for row in self._rows()]
+        return "\n".join(lines)
+
+
+def signatures(name: str) -> Signatures:
+    """Which parameters torch's functional ``name`` takes, which its module's
+    constructor takes, and which the module's call, with their defaults."""
+    import torch.nn.functional as F
+
+    module = module_class(name)
+    functional = getattr(F, name, None)
+    return Signatures(
+        name,
+        None if functional is None else _parameters(functional, False),
+        _parameters(module.__init__, True),
+        _parameters(module.forward, True),
+    )

@@ -66,3 +66,18 @@ def test_edges_fail_on_an_undeclared_difference_or_refusal() -> None:
     with pytest.raises(AssertionError, match="integer input: lossnotes refuses"):
         edges("l1_loss", integers)
     assert edges("l1_loss", integers, stricter={"integer input": "a prediction is a float"})
+
+
+def test_signatures_read_torchs_functional_and_module() -> None:
+    import lossnotes
+    from lossnotes.torchcheck import MODULES, signatures
+
+    losses = set(lossnotes.__all__) - {"grad", *lossnotes.HELPERS}
+    assert set(MODULES) == losses
+    l1 = signatures("l1_loss")
+    # torch 2.13.0: F.l1_loss takes a weight, nn.L1Loss has none.
+    assert l1.functional_only == ["weight"] and l1.module_only == []
+    assert "weight | yes, default None | – | –" in repr(l1)
+    linear = signatures("linear_cross_entropy")
+    assert {"in_features", "num_classes", "bias"} <= set(linear.module_only)
+    assert signatures("adaptive_log_softmax_with_loss").functional is None
