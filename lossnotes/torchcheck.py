@@ -25,6 +25,7 @@ __all__ = [
     "assert_within_ulps",
     "edges",
     "module_class",
+    "second_derivatives",
     "signatures",
     "finite_difference_gradient",
     "torch_gradient",
@@ -800,3 +801,34 @@ def signatures(name: str) -> Signatures:
         _parameters(module.__init__, True),
         _parameters(module.forward, True),
     )
+
+
+def second_derivatives(
+    name: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+    wrt: Sequence[int] = (0,),
+) -> str | None:
+    """Whether torch 2.13 differentiates its own gradient of ``name``: None
+    where ``torch.autograd.gradgradcheck`` passes at the float64 ``args``
+    (with respect to ``args[i]`` for ``i`` in ``wrt``), otherwise the first
+    line of the error torch raises (its backward has no derivative)."""
+    import torch
+
+    kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
+    chosen = tuple(_to_torch(args[i], requires_grad=True) for i in wrt)
+
+    def loss(*differentiated: Any) -> Any:
+        tensors = [_to_torch(a) for a in args]
+        for i, tensor in zip(wrt, differentiated):
+            tensors[i] = tensor
+        result = torch_function(name)(*tensors, **kw)
+        return result[-1] if isinstance(result, tuple) else result
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.autograd.gradgradcheck(loss, chosen)
+    except Exception as error:  # torch's message is the answer
+        return _first_line(error)
+    return None

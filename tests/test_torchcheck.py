@@ -81,3 +81,16 @@ def test_signatures_read_torchs_functional_and_module() -> None:
     linear = signatures("linear_cross_entropy")
     assert {"in_features", "num_classes", "bias"} <= set(linear.module_only)
     assert signatures("adaptive_log_softmax_with_loss").functional is None
+
+
+def test_second_derivatives_reports_torchs_refusal() -> None:
+    from lossnotes.torchcheck import second_derivatives
+
+    rng = np.random.default_rng(0)
+    assert second_derivatives("mse_loss", (rng.standard_normal(3), rng.standard_normal(3))) is None
+    refusal = second_derivatives(
+        "multilabel_margin_loss", (rng.standard_normal((2, 4)), np.array([[0, 1, -1, 0]] * 2))
+    )
+    assert refusal == (
+        "RuntimeError: derivative for aten::multilabel_margin_loss_backward is not implemented"
+    )
