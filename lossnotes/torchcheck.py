@@ -704,6 +704,9 @@ def module_class(name: str) -> type:
     return getattr(torch.nn, MODULES[name])
 
 
+_EMPTY = inspect.Parameter.empty
+
+
 def _parameters(function: Any, skip_self: bool) -> dict[str, Any]:
     parameters = list(inspect.signature(function).parameters.values())
     return {
@@ -724,6 +727,23 @@ class Signatures:
     call: dict[str, Any]
 
     @property
+    def renamed(self) -> dict[str, str]:
+        """Tensor arguments the module's call names otherwise: a required
+        functional parameter whose place in the call holds a name that is
+        not one of the functional's required parameters
+        (``PoissonNLLLoss.forward(log_input, target)`` for ``input``)."""
+        functional = self.functional or {}
+        required = [p for p, d in functional.items() if d is _EMPTY]
+        call = list(self.call)
+        return {
+            name: call[position]
+            for position, name in enumerate(required)
+            if name not in self.call
+            and position < len(call)
+            and call[position] not in required
+        }
+
+    @property
     def module_only(self) -> list[str]:
         functional = self.functional or {}
         return [p for p in self.constructor if p not in functional]
@@ -733,7 +753,9 @@ class Signatures:
         return [
             p
             for p in self.functional or {}
-            if p not in self.constructor and p not in self.call
+            if p not in self.constructor
+            and p not in self.call
+            and p not in self.renamed
         ]
 
     def _rows(self) -> list[list[str]]:
@@ -744,17 +766,23 @@ class Signatures:
             if table is None or name not in table:
                 return "–"
             default = table[name]
-            empty = default is inspect.Parameter.empty
+            empty = default is _EMPTY
             return where if empty else f"{where}, default {default!r}"
 
+        renamed = self.renamed
         return [
             [
                 name,
                 cell(self.functional, name, "yes"),
                 cell(self.constructor, name, "constructor"),
-                cell(self.call, name, "call"),
+                f"call, as {renamed[name]}"
+                if name in renamed
+                else "–"
+                if name in renamed.values()
+                else cell(self.call, name, "call"),
             ]
             for name in names
+            if name not in renamed.values() or name in (self.functional or {})
         ]
 
     def _header(self) -> list[str]:

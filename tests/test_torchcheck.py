@@ -94,3 +94,14 @@ def test_second_derivatives_reports_torchs_refusal() -> None:
     assert refusal == (
         "RuntimeError: derivative for aten::multilabel_margin_loss_backward is not implemented"
     )
+
+
+def test_signatures_pair_a_renamed_tensor_argument() -> None:
+    from lossnotes.torchcheck import signatures
+
+    # torch 2.13.0: F.poisson_nll_loss(input, target, log_input=True, ...) but
+    # nn.PoissonNLLLoss(log_input=True, ...).forward(log_input, target).
+    poisson = signatures("poisson_nll_loss")
+    assert poisson.renamed == {"input": "log_input"} and poisson.functional_only == []
+    assert "input | yes | – | call, as log_input" in repr(poisson)
+    assert "log_input | yes, default True | constructor, default True | –" in repr(poisson)
