@@ -25,6 +25,7 @@ __all__ = [
     "assert_within_ulps",
     "edges",
     "module_class",
+    "module_weights",
     "second_derivatives",
     "signatures",
     "finite_difference_gradient",
@@ -105,6 +106,20 @@ def _adaptive_log_softmax_with_loss(
         module, parameters, (input, target), strict=True
     )
     return tuple(result)
+
+
+def module_weights(module: Any) -> tuple[Any, list[tuple[Any, Any]], Any]:
+    """The weights of a ``torch.nn.AdaptiveLogSoftmaxWithLoss`` as
+    ``lossnotes.adaptive_log_softmax_with_loss`` takes them: ``head_weight``,
+    ``tail_weights`` (one pair of projections per cluster) and ``head_bias``
+    (None without one), copied to NumPy."""
+
+    def array(parameter: Any) -> np.ndarray:
+        return parameter.detach().numpy().copy()
+
+    tail = [(array(one.weight), array(two.weight)) for one, two in module.tail]
+    bias = None if module.head.bias is None else array(module.head.bias)
+    return array(module.head.weight), tail, bias
 
 
 # Losses that torch has only as a module: the function torch_loss and

@@ -105,3 +105,21 @@ def test_signatures_pair_a_renamed_tensor_argument() -> None:
     assert poisson.renamed == {"input": "log_input"} and poisson.functional_only == []
     assert "input | yes | – | call, as log_input" in repr(poisson)
     assert "log_input | yes, default True | constructor, default True | –" in repr(poisson)
+
+
+def test_module_weights_reproduce_the_module() -> None:
+    import torch
+
+    import lossnotes
+    from lossnotes.torchcheck import module_weights
+
+    torch.manual_seed(0)
+    module = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True,
+                                                 dtype=torch.float64)
+    head, tail, bias = module_weights(module)
+    assert head.shape == (5, 8) and len(tail) == 2 and bias.shape == (5,)
+    x, y = torch.randn(4, 8, dtype=torch.float64), torch.tensor([0, 4, 7, 9])
+    theirs = module(x, y)
+    ours = lossnotes.adaptive_log_softmax_with_loss(x.numpy(), y.numpy(), head, tail, 10, [3, 6],
+                                                   div_value=2.0, head_bias=bias)
+    np.testing.assert_allclose(ours[1], theirs.loss.item(), rtol=1e-12)
