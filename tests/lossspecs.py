@@ -19,7 +19,9 @@ from hypothesis.extra import numpy as hnp
 
 import lossnotes
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# float16 too: torch's CPU kernels take it for most losses, computing in float32 inside; a loss
+# whose CPU kernel refuses it (multi_margin, multilabel_margin, ctc) draws the other two.
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 REDUCTIONS = ("none", "mean", "sum")
 LEGACY_FLAGS = (None, True, False)
 
@@ -111,6 +113,13 @@ class LossSpec:
     # The size of the terms each gradient adds up, given the call, the reduction options and
     # grad_output (see elementwise_gradient_magnitude); None: the gradient's own size.
     gradient_magnitude: Callable[[LossSpec, Call, dict[str, Any], np.ndarray], float] | None = None
+    # The arguments besides the predictions that torch's autograd differentiates (targets,
+    # weights, a variance), by name: lossnotes.grad.<name>(..., wrt=...) takes them.
+    other_wrt: tuple[str, ...] = ()
+    # The size of the terms each element of the 'none' loss adds or cancels, in the shape of
+    # the 'none' loss (see class_term_magnitude): the rounding errors of a result that cancels
+    # to nearly 0 are relative to them, not to the result; None: the loss's own size.
+    term_magnitude: Callable[[Call], np.ndarray] | None = None
     # The properties of test_properties.py (by test name) that do not apply, with the reason:
     # they are skipped for this loss, visibly, with that reason.
     exempt: dict[str, str] = field(default_factory=dict)
@@ -122,6 +131,11 @@ class LossSpec:
     @property
     def grad(self) -> Callable[..., Any]:
         return getattr(lossnotes.grad, self.name)
+
+    def parameter_names(self) -> list[str]:
+        import inspect
+
+        return list(inspect.signature(self.loss).parameters)
 
     def reduction_options(self) -> st.SearchStrategy[dict[str, Any]]:
         """``reduction``, and sometimes the legacy flags that override it (nothing for a loss
@@ -169,7 +183,11 @@ def pair_shapes() -> st.SearchStrategy[tuple[tuple[int, ...], tuple[int, ...]]]:
     return st.one_of(equal, broadcast)
 
 
-VALUE_STYLES = ("ordinary", "extreme", "grid", "mixed")
+VALUE_STYLES = ("ordinary", "extreme", "grid", "mixed", "edges")
+
+# The values at the edges of every dtype: zeros of both signs, magnitudes that underflow or
+# overflow in float16 and float32 once squared or exponentiated, infinities and NaN.
+EDGES = (0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, np.inf, -np.inf, np.nan)
 
 
 def values(
@@ -180,7 +198,8 @@ def values(
     ``ordinary``: normal values at one scale between 1e-3 and 10; ``extreme``: uniform in
     ``±EXTREME`` with the end points themselves; ``grid``: multiples of ``step / 2`` from -4 to
     4, so that differences of two grid arrays land exactly on a kink at 0, ``±step/2`` or
-    ``±step``; ``mixed``: each element in one of the three styles.
+    ``±step``; ``mixed``: each element in one of the three styles; ``edges``: each element
+    ordinary or one of :data:`EDGES`.
     """
     dtype = np.dtype(dtype)
     if dtype.kind in "iu":
@@ -192,6 +211,9 @@ def values(
     if style == "mixed":
         which = rng.integers(0, 3, size=shape)
         chosen = np.choose(which, [ordinary, extreme, grid])
+    elif style == "edges":
+        edges = rng.choice(np.array(EDGES), size=shape)
+        chosen = np.where(rng.random(shape) < 0.5, edges, ordinary)
     else:
         chosen = {"ordinary": ordinary, "extreme": extreme, "grid": grid}[style]
     return np.asarray(chosen, dtype=np.float64).astype(dtype)
@@ -398,6 +420,42 @@ def class_calls(draw: st.DrawFn, probabilities: bool, smoothing: bool) -> Call:
         batch_axes={0: 0, 1: 0} if batched else {},
         output_batch_axis=0 if batched else None,
     )
+
+
+def _finite_size(array: np.ndarray) -> np.ndarray:
+    """|array| in float64, with 0 for NaN and infinities (which are compared exactly)."""
+    size = np.abs(np.asarray(array, dtype=np.float64))
+    return np.where(np.isfinite(size), size, 0.0)
+
+
+def _largest_class_weight(call: Call) -> float:
+    weight = call.kwargs.get("weight")
+    return 1.0 if weight is None else float(_finite_size(weight).max(initial=0.0))
+
+
+def _softmax_term_magnitude(logit_sizes: np.ndarray, axis: int, call: Call) -> np.ndarray:
+    """A cross entropy's terms, per 'none' element: the log-sum-exp of a row of logits (at most
+    its largest |logit| plus log C) less the target logit or the smoothing's mean of them (each
+    at most the largest |logit|), times the largest class weight."""
+    classes = max(logit_sizes.shape[axis], 1)
+    largest = logit_sizes.max(axis=axis, initial=0.0)
+    return (2 * largest + np.log(classes)) * _largest_class_weight(call)
+
+
+def class_term_magnitude(call: Call) -> np.ndarray:
+    """:func:`_softmax_term_magnitude` of cross_entropy's input (class axis 1, or 0 unbatched)."""
+    input = call.args[0]
+    return _softmax_term_magnitude(_finite_size(input), 0 if input.ndim == 1 else 1, call)
+
+
+def linear_class_term_magnitude(call: Call) -> np.ndarray:
+    """:func:`_softmax_term_magnitude` of linear_cross_entropy's logits, each the sum of the
+    products ``input[k] * linear_weight[c, ..., k]`` (and the bias): their sizes add up."""
+    input, linear_weight = call.args[:2]
+    sizes = np.tensordot(_finite_size(input), _finite_size(linear_weight), axes=([-1], [-1]))
+    if "linear_bias" in call.kwargs:
+        sizes = sizes + _finite_size(call.kwargs["linear_bias"])
+    return _softmax_term_magnitude(sizes, input.ndim - 1, call)
 
 
 def _zero_dimensional_target(call: Call) -> Call | None:
@@ -1478,6 +1536,7 @@ SPECS: tuple[LossSpec, ...] = (
         lambda: class_calls(probabilities=True, smoothing=True),
         _class_mean,
         torch_differentiable=_zero_dimensional_target,
+        term_magnitude=class_term_magnitude,
     ),
     LossSpec(
         "nll_loss",
@@ -1565,6 +1624,7 @@ SPECS: tuple[LossSpec, ...] = (
         _linear_cross_entropy_mean,
         wrt=(0, 1),
         legacy=False,
+        term_magnitude=linear_class_term_magnitude,
     ),
     LossSpec(
         "adaptive_log_softmax_with_loss",
@@ -1583,7 +1643,16 @@ SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
 # Relative to the largest element: sums in a different order (NumPy's pairwise sum, torch's
 # vectorised one) differ by a few rounding errors of the largest term, times log(n).
-RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+# The error model: each bound is a multiple of the dtype's epsilon (float16 9.8e-4, float32
+# 1.2e-7, float64 2.2e-16) times the size of the terms that were added or cancelled (the
+# ``magnitude`` of assert_close, else the largest value): 16 eps in float16, where torch rounds
+# every intermediate to float16 and lossnotes mostly once; 84 eps in float32, 4500 eps in
+# float64, where the sums take other orders over up to 4099 terms.
+RTOL = {
+    np.dtype(np.float16): 16 * float(np.finfo(np.float16).eps),
+    np.dtype(np.float32): 1e-5,
+    np.dtype(np.float64): 1e-12,
+}
 # Element by element, for the same formula evaluated by both: a few rounding errors.
 ULPS = 8
 
@@ -1604,6 +1673,7 @@ def assert_close(
     size of the terms that were added up, when they may cancel: rounding errors are relative
     to it rather than to the result.
     """
+    assert isinstance(ours, np.ndarray), f"{label}: a {type(ours).__name__}, not an ndarray"
     ours, theirs = np.asarray(ours), np.asarray(theirs)
     assert ours.shape == theirs.shape, f"{label}: shape {ours.shape}, torch {theirs.shape}"
     assert ours.dtype == theirs.dtype, f"{label}: dtype {ours.dtype}, torch {theirs.dtype}"
@@ -1635,8 +1705,10 @@ def assert_near(value: Any, expected: float, scale: float, dtype: np.dtype, labe
     """A reduced loss ``value`` is ``expected`` (computed in float64) up to rounding errors
     of ``dtype`` relative to ``scale``, the sum of the magnitudes that were added."""
     value = float(np.asarray(value))
-    if np.isnan(expected):
-        assert np.isnan(value), f"{label}: {value!r}, expected NaN"
+    if not np.isfinite(expected):  # NaN or an infinity: exactly that
+        assert value == expected or np.isnan(value) and np.isnan(expected), (
+            f"{label}: {value!r}, expected {expected!r}"
+        )
         return
     assert abs(value - expected) <= RTOL[np.dtype(dtype)] * max(scale, np.finfo(dtype).tiny), (
         f"{label}: {value!r}, expected {expected!r}"
