@@ -27,7 +27,6 @@ from ._regression import (
     _binary,
     _grad_output,
     _opmath,
-    _quiet,
     _reduce,
     _rounded,
     _to_input,
@@ -97,7 +96,8 @@ def _reduce_to(
     ``dtype``: summed over the axes that tensor was broadcast along, in the
     gradient's own dtype (float16 in float32), then rounded to ``dtype``."""
     if grad.shape != shape:
-        summed = unbroadcast(grad.astype(_opmath(grad.dtype)), shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            summed = unbroadcast(grad.astype(_opmath(grad.dtype)), shape)
         grad = _rounded(summed, grad.dtype)
     return _rounded(grad, dtype)
 
@@ -141,7 +141,6 @@ def _kl_prepare(
     return input, target, shape, dtype, reduced, batch
 
 
-@_quiet
 def kl_div(
     input: Any,
     target: Any,
@@ -241,7 +240,6 @@ def _xlogy(target: np.ndarray) -> np.ndarray:
     return np.where(target == 0, target.dtype.type(0), entropy)
 
 
-@_quiet
 def kl_div_grad(
     input: Any,
     target: Any,
@@ -314,7 +312,6 @@ def _stirling(count: np.ndarray) -> np.ndarray:
     return np.where(count <= 1, count.dtype.type(0), term)
 
 
-@_quiet
 def poisson_nll_loss(
     input: Any,
     target: Any,
@@ -403,7 +400,6 @@ def poisson_nll_loss(
     return _reduce(loss, reduction)
 
 
-@_quiet
 def poisson_nll_loss_grad(
     input: Any,
     target: Any,
@@ -500,7 +496,6 @@ def _gaussian_prepare(input: Any, target: Any, var: Any, eps: Any):
     return input, variance, differentiable, diff, clamped
 
 
-@_quiet
 def gaussian_nll_loss(
     input: Any,
     target: Any,
@@ -577,7 +572,6 @@ def gaussian_nll_loss(
     return _reduce(loss, reduction)
 
 
-@_quiet
 def gaussian_nll_loss_grad(
     input: Any,
     target: Any,

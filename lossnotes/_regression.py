@@ -2,14 +2,15 @@
 
 All four are a pointwise function of the difference ``input - target``,
 optionally weighted per element, then reduced.  Each is computed the way
-torch's CPU kernel computes it, operation by operation and in the same
-dtypes, so that the results round as torch's do, float16 included: torch
+torch's CPU kernels compute it, operation by operation and in the same
+dtypes, so that the results round as torch's do, float16 included.  torch
 evaluates a float16 operation in float32 and rounds the result to float16
-(its "opmath"), and so does NumPy, except that a Python number meets a
-float16 array in float16 in NumPy but in float32 in torch
-(:func:`_with_scalar`); torch sums float16 in float32 and rounds once
-(:func:`_sum`).
-"""
+(its "opmath"), and so does NumPy, but for a Python number, which NumPy
+rounds to float16 first and torch does not (:func:`_with_scalar`), and a
+0-d array of a wider dtype (:func:`_binary`); torch sums float16 in float32
+and rounds once (:func:`_sum`), and converts float64 to float16 through
+float32 (:func:`_rounded`).  The helpers of this first section serve the
+likelihood losses too."""
 
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ def _rounded(array: Any, dtype: np.dtype) -> np.ndarray:
     """``array`` converted to ``dtype`` as torch converts it: to float16
     through float32 (float64 to float16 directly may round otherwise)."""
     array = np.asarray(array)
-    if np.dtype(dtype) == np.float16 and array.dtype != np.float16:
-        array = array.astype(np.float32, copy=False)
-    return array.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # past the dtype's range is inf, silently
+        if np.dtype(dtype) == np.float16 and array.dtype != np.float16:
+            array = array.astype(np.float32, copy=False)
+        return array.astype(dtype, copy=False)
 
 
 def _with_scalar(
@@ -97,7 +99,8 @@ def _unary(operation: Callable[[Any], Any], array: np.ndarray) -> np.ndarray:
 
 def _sum(loss: np.ndarray) -> np.ndarray:
     """torch's ``sum``: a float16 array is summed in float32, rounded once."""
-    total = np.sum(loss, dtype=_opmath(loss.dtype))
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(loss, dtype=_opmath(loss.dtype))
     return _rounded(total, loss.dtype)
 
 
@@ -105,8 +108,8 @@ def _mean(loss: np.ndarray) -> np.ndarray:
     """torch's ``mean``: float16 is summed and divided in float32, then
     rounded once (``'mean'`` of 200 float16 losses of 400 is 400, where a
     float16 sum would overflow); empty, it is NaN."""
-    total = np.sum(loss, dtype=_opmath(loss.dtype))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total = np.sum(loss, dtype=_opmath(loss.dtype))
         return _rounded(total / loss.size, loss.dtype)
 
 
@@ -181,7 +184,8 @@ def _to_input(grad: np.ndarray, input: np.ndarray) -> np.ndarray:
     grad = _rounded(grad, input.dtype)
     if grad.shape == input.shape:
         return np.asarray(grad)
-    summed = unbroadcast(grad.astype(_opmath(input.dtype)), input.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        summed = unbroadcast(grad.astype(_opmath(input.dtype)), input.shape)
     return _rounded(summed, input.dtype)
 
 
