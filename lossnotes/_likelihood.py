@@ -334,7 +334,10 @@ def poisson_nll_loss(
     log_input : bool, default True
         Whether `input` is the log of the rate.
     full : bool, default False
-        Add Stirling's approximation of :math:`\log(y!)` for targets above 1.
+        Add Stirling's approximation of :math:`\log(y!)` for targets above 1;
+        for integer counts computed in float32, as torch computes it in its
+        default dtype (in float64 for a float64 input, where torch's float32
+        term is rounded to 1e-7).
     size_average, reduce : bool, optional
         Deprecated; when either is given it overrides `reduction` (with a
         warning).
