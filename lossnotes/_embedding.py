@@ -1274,6 +1274,7 @@ def triplet_margin_with_distance_loss_grad(
     ``TypeError``.
     """
     reduction = check_reduction(reduction)
+    _triplet_inputs(anchor, positive, negative)  # refused first, as the loss
     if distance_function not in (None, pairwise_distance):
         name = getattr(distance_function, "__qualname__", distance_function)
         raise TypeError(
