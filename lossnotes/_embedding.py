@@ -598,7 +598,8 @@ def cosine_embedding_loss_grad(
 
 # The distances.  torch computes both as compositions of tensor operations
 # (aten/src/ATen/native/Distance.cpp); so do these, in the same order, so that
-# they round as torch does.
+# each step rounds as torch's does (a sum excepted, whose order torch picks
+# for the CPU's vector instructions).
 
 
 def _check_real(value: Any, name: str) -> float:
