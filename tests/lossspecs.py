@@ -113,6 +113,9 @@ class LossSpec:
     # The size of the terms each gradient adds up, given the call, the reduction options and
     # grad_output (see elementwise_gradient_magnitude); None: the gradient's own size.
     gradient_magnitude: Callable[[LossSpec, Call, dict[str, Any], np.ndarray], float] | None = None
+    # The arguments besides the predictions that torch's autograd differentiates (targets,
+    # weights, a variance), by name: lossnotes.grad.<name>(..., wrt=...) takes them.
+    other_wrt: tuple[str, ...] = ()
     # The size of the terms each element of the 'none' loss adds or cancels, in the shape of
     # the 'none' loss (see class_term_magnitude): the rounding errors of a result that cancels
     # to nearly 0 are relative to them, not to the result; None: the loss's own size.
@@ -128,6 +131,11 @@ class LossSpec:
     @property
     def grad(self) -> Callable[..., Any]:
         return getattr(lossnotes.grad, self.name)
+
+    def parameter_names(self) -> list[str]:
+        import inspect
+
+        return list(inspect.signature(self.loss).parameters)
 
     def reduction_options(self) -> st.SearchStrategy[dict[str, Any]]:
         """``reduction``, and sometimes the legacy flags that override it (nothing for a loss
