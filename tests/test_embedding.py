@@ -975,6 +975,23 @@ def test_triplets_agree_with_torch_in_float16(shape) -> None:
         _float16_agrees("triplet_margin_with_distance_loss", args, kwargs, TRIPLET_WRT, terms)
 
 
+
+@pytest.mark.parametrize("shape", [(7, 5), (5,), (3, 1), (0, 4)], ids=str)
+def test_distances_agree_with_torch_in_float16(shape) -> None:
+    rng = np.random.default_rng(24)
+    x1, x2 = (rng.standard_normal(shape).astype(np.float16) for _ in range(2))
+    x1[:1] = 0.0  # a zero vector: float16's eps of 1e-8 is 0, and the cosine 0 / 0
+    for p, eps in itertools.product(NORM_ORDERS if shape[-1] else [2, 1, 0], [1e-6, 0.0]):
+        kwargs = {"p": p, "eps": eps}
+        theirs = torch_loss("pairwise_distance", (x1, x2), kwargs)
+        ours = lossnotes.pairwise_distance(x1, x2, **kwargs)
+        assert_float16_close(ours, theirs, _largest(theirs), f"pairwise_distance {kwargs}")
+    for dim, eps in itertools.product([-1, 0], [1e-8, 0.0, 3.0]):
+        kwargs = {"dim": dim, "eps": eps}
+        theirs = torch_loss("cosine_similarity", (x1, x2), kwargs)
+        ours = lossnotes.cosine_similarity(x1, x2, **kwargs)
+        assert_float16_close(ours, theirs, 1.0, f"cosine_similarity {kwargs}")
+
 # --- the cases of #20, each failing before its fix -----------------------------------------------
 
 
