@@ -694,7 +694,7 @@ def _probability_terms(
     ``-(log_softmax(x) * y * w).sum(class axis)``, with ``y`` smoothed."""
     log_probs = log_softmax(input, dim=axis)
     if smoothing:
-        target = target * (1 - smoothing) + smoothing / input.shape[axis]
+        target = _smoothed(target, smoothing, input.shape[axis])
     product = log_probs * target
     if weight is not None:
         # Not in place: a float64 weight promotes float32 products.
@@ -730,7 +730,9 @@ def _half_nll(
         if index.size == 0:  # the kernel's early exit
             empty = np.nan if reduction == "mean" else 0.0
             return np.asarray(empty, dtype=_HALF), _HALF.type(0)
-        positions = np.flatnonzero(True if kept is None else kept)
+        positions = (
+            np.arange(index.size) if kept is None else np.flatnonzero(kept)
+        )
         terms = -picked if weights is None else -(picked * weights)
         total = _cascade_sum(terms.ravel()[positions], positions)
         if weights is None:
@@ -878,12 +880,14 @@ def _half_index_grad(
 
 def _smoothed(target: np.ndarray, smoothing: float, classes: int):
     """``target * (1 - e) + e / C`` in the target's dtype, as torch."""
-    if target.dtype != _HALF:
-        return target * (1 - smoothing) + smoothing / classes
-    # torch rounds a number it multiplies by to float32, one it adds to
-    # float16.
-    share = np.float32(smoothing / classes).astype(_HALF)
-    with np.errstate(over="ignore"):
+    if not smoothing:
+        return target
+    with np.errstate(over="ignore", invalid="ignore"):
+        if target.dtype != _HALF:
+            return target * (1 - smoothing) + smoothing / classes
+        # torch rounds a number it multiplies by to float32, one it adds
+        # to float16.
+        share = np.float32(smoothing / classes).astype(_HALF)
         return _half_scaled(target, 1 - smoothing) + share
 
 
@@ -1197,9 +1201,8 @@ def _probability_grad(
     loss_shape = input.shape[:axis] + input.shape[axis + 1 :]
     # log_softmax(x) * y promotes, as torch's product does.
     dtype = np.result_type(input.dtype, target.dtype)
-    coefficients = target.astype(dtype)
-    if smoothing:
-        coefficients = coefficients * (1 - smoothing) + smoothing / classes
+    # The smoothed target in its own dtype, as torch smooths it.
+    coefficients = _smoothed(target, smoothing, classes).astype(dtype)
     if weight is not None:
         coefficients = coefficients * weight.reshape(
             _class_shape(classes, axis, input.ndim)

@@ -641,7 +641,7 @@ def soft_margin_loss_grad(
         grad_output, input.shape, input.dtype, reduction
     )
     grad = -target * sigmoid(negative_margin) * upstream
-    return grad.astype(input.dtype, copy=False)
+    return np.asarray(grad).astype(input.dtype, copy=False)
 
 
 def _half_soft_margin_grad(
@@ -651,8 +651,9 @@ def _half_soft_margin_grad(
     ``z = exp(-y x)`` in the promoted dtype, ``y z`` stored in float16, times
     ``-1/n`` rounded to float16 (``n`` the elements for ``'mean'``, else 1),
     over ``1 + z``, times the upstream gradient, each step rounded.  Where
-    ``z`` overflows torch's ``inf / inf`` is NaN; lossnotes gives the limit
-    ``-y sigmoid(-y x)`` there, its declared difference.
+    ``z`` overflows (``-y x`` above 11.09, or infinite) torch's ``inf / inf``
+    is NaN; lossnotes gives ``-y sigmoid(-y x)`` there, its declared
+    difference.
     """
     upstream = _upstream(grad_output, input.shape, _HALF, reduction)
     # The backward multiplies target first (-target * input), so that a 0-d
@@ -670,9 +671,7 @@ def _half_soft_margin_grad(
         grad = grad.astype(_HALF) * np.float32(-norm).astype(_HALF)
         grad = (grad / (exponential + 1)).astype(_HALF) * upstream
         grad = np.array(np.broadcast_to(grad, input.shape))
-        overflow = np.broadcast_to(
-            np.isinf(exponential) & np.isfinite(margin), input.shape
-        )
+        overflow = np.broadcast_to(np.isinf(exponential), input.shape)
         if overflow.any():
             limit = np.broadcast_to(-target * sigmoid(margin), input.shape)
             upstream = np.broadcast_to(upstream, input.shape)
@@ -830,80 +829,67 @@ def multilabel_soft_margin_loss_grad(
     .. math::
 
         \frac{\partial \ell_n}{\partial x_{nc}}
+        = \frac{w_c}{C} \bigl[(1 - y_{nc}) \sigma(x_{nc})
+          - y_{nc} \sigma(-x_{nc})\bigr]
         = \frac{w_c}{C} \bigl(\sigma(x_{nc}) - y_{nc}\bigr),
 
     whatever the target's values, times ``grad_output`` and the reduction's
-    factor, summed back over the axes along which input was broadcast.
+    factor, summed back over the axes along which input was broadcast.  It
+    is computed as torch's autograd does, through the two log-sigmoids (the
+    first form), so that an infinite weight or target gives torch's NaN.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, target, weight, shape, dtype, class_axis = _multilabel_prepare(
+    input, target, weight, shape, _, class_axis = _multilabel_prepare(
         input, target, weight
     )
-    if input.dtype == _HALF:
-        return _half_multilabel_grad(
-            input, target, weight, shape, class_axis, reduction, grad_output
-        )
-    sample_shape = shape[:class_axis] + shape[class_axis + 1 :]
-    upstream = reduce_backward(grad_output, sample_shape, dtype, reduction)
-    upstream = np.expand_dims(upstream, class_axis) / input.shape[-1]
-    slope = sigmoid(input) - target
-    if weight is not None:
-        slope = slope * weight
-    grad = np.broadcast_to(slope * upstream, shape)
-    return unbroadcast(grad, input.shape).astype(input.dtype, copy=False)
-
-
-def _logsigmoid_grad(grad: np.ndarray, input: np.ndarray) -> np.ndarray:
-    """torch's float16 log-sigmoid backward: ``g (d - s b / (1 + b))`` in
-    float32 from the float16 buffer ``b = exp(-|x|)`` its forward kept
-    (``d, s = 1, 1`` for ``x < 0``, else ``0, -1``), rounded once."""
-    buffer = _half_of(np.exp, -np.abs(input)).astype(np.float32)
-    negative = input < 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        slope = np.where(negative, 1, 0) - np.where(negative, 1, -1) * (
-            buffer / (1 + buffer)
-        )
-        return (slope.astype(np.float32) * grad).astype(_HALF)
-
-
-def _half_multilabel_grad(
-    input: np.ndarray,
-    target: np.ndarray,
-    weight: np.ndarray | None,
-    shape: tuple[int, ...],
-    class_axis: int,
-    reduction: str,
-    grad_output: Any,
-) -> np.ndarray:
-    """torch's autograd through :func:`_multilabel_terms` for float16
-    logits, node by node: each product's backward multiplies by the other
-    factor and rounds to its operand's dtype, the two log-sigmoid paths
-    add in float16."""
-    positive, _, loss, weighted = _multilabel_terms(input, target, weight)
+    _, _, loss, weighted = _multilabel_terms(input, target, weight)
     sample_shape = shape[:class_axis] + shape[class_axis + 1 :]
     upstream = _upstream(grad_output, sample_shape, weighted.dtype, reduction)
     upstream = np.broadcast_to(upstream, sample_shape)
-    if reduction == "mean":
+    if reduction == "mean":  # 'mean' of the per-sample losses, then / C
         upstream = _divided(upstream, int(np.prod(sample_shape)))
     grad = np.expand_dims(_divided(upstream, input.shape[-1]), class_axis)
     grad = np.broadcast_to(grad, shape)
+    # Node by node: each product's backward multiplies by the other factor
+    # and rounds to its operand's dtype; the two log-sigmoid paths add.
     with np.errstate(invalid="ignore", over="ignore"):
         if weight is not None:
             grad = _operate(np.multiply, grad, weight, False)
         grad = np.negative(grad.astype(loss.dtype))
         through_positive = _operate(np.multiply, grad, target, False)
         through_negative = _operate(np.multiply, grad, 1 - target, False)
-        grad = _logsigmoid_grad(through_positive.astype(_HALF), input) - (
-            _logsigmoid_grad(through_negative.astype(_HALF), -input)
+        grad = _logsigmoid_grad(through_positive, input) - _logsigmoid_grad(
+            through_negative, -input
         )
-    return _half_unbroadcast(grad, input.shape)
+    return _summed_to(grad, input.shape)
 
 
-def _half_unbroadcast(grad: np.ndarray, shape: tuple[int, ...]):
-    """autograd's sum of a float16 gradient back to ``shape``: in float32,
-    rounded once."""
+def _logsigmoid_grad(grad: np.ndarray, input: np.ndarray) -> np.ndarray:
+    """torch's log-sigmoid backward, ``g (d - s b / (1 + b))`` with the
+    buffer ``b = exp(-|x|)`` its forward kept in the input's dtype
+    (``d, s = 1, 1`` for ``x < 0``, else ``0, -1``): ``g sigmoid(-x)``.
+    float16 computes in float32 and rounds once."""
+    grad = np.asarray(grad).astype(input.dtype)  # autograd's cast to x's
+    if input.dtype == _HALF:
+        buffer = _half_of(np.exp, -np.abs(input)).astype(np.float32)
+    else:
+        buffer = np.exp(-np.abs(input))
+    negative = input < 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        slope = np.where(negative, 1, 0) - np.where(negative, 1, -1) * (
+            buffer / (1 + buffer)
+        )
+        slope = slope.astype(buffer.dtype) * grad.astype(buffer.dtype)
+        return np.asarray(slope).astype(input.dtype)
+
+
+def _summed_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """autograd's sum of a gradient back to ``shape``, float16 in float32
+    and rounded once."""
     if grad.shape == shape:
         return np.asarray(grad)
+    if grad.dtype != _HALF:
+        return unbroadcast(grad, shape)
     summed = unbroadcast(grad.astype(np.float32), shape)
     with np.errstate(over="ignore"):
         return np.asarray(summed).astype(_HALF)

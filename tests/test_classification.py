@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _edges import DTYPES, assert_same_outcome, edge_values
 
 import lossnotes
 from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient
@@ -784,3 +785,199 @@ def test_three_ways_to_weight_positives_agree() -> None:
         assert np.isclose(positives, module(torch.from_numpy(logits), torch.from_numpy(target)))
 
 
+
+
+# --- extreme values (issue #20): random calls at the edges, every outcome torch's --------------
+
+SWEEP_CALLS = 60  # per loss and dtype
+
+
+def _finite_size(values: np.ndarray) -> float:
+    size = np.abs(np.asarray(values, dtype=np.float64))
+    return float(np.max(np.where(np.isfinite(size), size, 0.0), initial=0.0))
+
+
+def _edge_weight(rng: np.random.Generator, size: int, dtype) -> np.ndarray | None:
+    """None, or a weight at its edges: ordinary, all zero, some zero, negative, mixed signs."""
+    kind = rng.choice(["none", "ordinary", "zeros", "some zero", "negative", "mixed"])
+    values = {
+        "none": None,
+        "ordinary": rng.uniform(0.1, 2.0, size),
+        "zeros": np.zeros(size),
+        "some zero": rng.uniform(0.1, 2.0, size) * (rng.random(size) < 0.5),
+        "negative": -rng.uniform(0.1, 2.0, size),
+        "mixed": rng.uniform(-2.0, 2.0, size),
+    }[kind]
+    return None if values is None else values.astype(dtype)
+
+
+def _class_sweep_call(rng: np.random.Generator, dtype, name: str):
+    """One call of cross_entropy or nll_loss at the edges."""
+    classes = int(rng.choice([1, 3]))
+    layout = rng.choice(["unbatched", "batch", "spatial", "empty"])
+    shape = {"unbatched": (classes,), "batch": (4, classes), "spatial": (2, classes, 3),
+             "empty": (0, classes)}[layout]
+    axis = 0 if layout == "unbatched" else 1
+    loss_shape = shape[:axis] + shape[axis + 1 :]
+    x = edge_values(rng, shape, dtype)
+    kwargs: dict = {"reduction": str(rng.choice(REDUCTIONS))}
+    if name == "cross_entropy":
+        kwargs["label_smoothing"] = float(rng.choice([0.0, 1e-8, 0.3, 1.0]))
+    if name == "cross_entropy" and rng.random() < 0.4:  # class probabilities
+        target_dtype = DTYPES[rng.integers(3)]
+        onehot = np.moveaxis(np.eye(classes)[rng.integers(0, classes, loss_shape)], -1, axis)
+        uniform = np.full(shape, 1 / classes)
+        target = np.where(rng.random(shape) < 0.5, onehot, uniform)
+        if rng.random() < 0.3:
+            target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float), target)
+        kwargs["weight"] = _edge_weight(rng, classes, DTYPES[rng.integers(3)])
+        kwargs["ignore_index"] = int(rng.choice([-100, -1]))
+        return (x, target.astype(target_dtype)), kwargs
+    ignore_index = int(rng.choice([-100, 0, classes - 1]))
+    target = rng.integers(0, classes, loss_shape)
+    ignored = rng.choice(["none", "some", "all"])
+    if ignored != "none":
+        target = np.where(rng.random(loss_shape) < (0.4 if ignored == "some" else 2), ignore_index,
+                          target)
+    if rng.random() < 0.05:  # a class out of range: refused by both
+        target = np.where(rng.random(loss_shape) < 0.5, classes, target)
+    smoothing = kwargs.get("label_smoothing", 0.0)
+    if layout != "spatial" and 0 <= ignore_index < 256 and rng.random() < 0.3:
+        target = target.astype(np.uint8)
+    if ignore_index != -100 or rng.random() < 0.5:
+        kwargs["ignore_index"] = ignore_index
+    kwargs["weight"] = _edge_weight(rng, classes, dtype)
+    del smoothing
+    return (x, target), kwargs
+
+
+def _class_scales(call: tuple) -> tuple:
+    """The size of cross_entropy's terms (a row's log-sum-exp and its target logit or the
+    smoothing's sum of logits, times the weights), and of its gradient's (the upstream times
+    the largest weight, over the 'mean' denominator)."""
+    (x, target), kwargs = call
+    weight = kwargs.get("weight")
+    largest_weight = 1.0 if weight is None else max(_finite_size(weight), 1.0)
+    axis = 0 if x.ndim == 1 else 1
+    terms = (2 * _finite_size(x) + np.log(max(x.shape[axis], 1))) * largest_weight
+    count = max(x.size // max(x.shape[axis], 1), 1)
+    total = terms * (count if kwargs["reduction"] != "none" else 1)
+    return (lambda loss: total,
+            lambda grad, upstream: _finite_size(grad) + _finite_size(upstream) * largest_weight)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_class_losses_at_the_edges_do_what_torch_does(name: str, dtype) -> None:
+    """Logits of ±inf, NaN, ±1e30, ±1e4 and zeros of both signs, probabilities of exactly 0 and
+    1 (and NaN), empty batches, some or every target ignored, weights zero, negative or mixed,
+    label smoothing 0, 1e-8, 0.3 and 1, in float16, float32 and float64: torch's refusal, or its
+    loss and gradient (16 ulps of the size of the terms, which the extremes make cancel)."""
+    rng = np.random.default_rng([20, DTYPES.index(dtype), len(name)])
+    outcomes = []
+    for _ in range(SWEEP_CALLS):
+        call = _class_sweep_call(rng, dtype, name)
+        loss_scale, grad_scale = _class_scales(call)
+        outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
+                                            grad_scale=grad_scale))
+    assert outcomes.count("accepted") > SWEEP_CALLS / 2
+
+
+def _binary_weight(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray | None:
+    """None, or a weight (or pos_weight) at its edges, of the input's shape, its last axis or 0-d:
+    ordinary, zero, negative, mixed signs, huge, or an integer one (torch promotes it)."""
+    kind = rng.choice(["none", "ordinary", "zeros", "negative", "mixed", "huge", "integer"])
+    if kind == "none":
+        return None
+    weight_shape = [shape, shape[-1:], ()][rng.integers(3)]
+    values = {
+        "ordinary": lambda: rng.uniform(0.1, 2.0, weight_shape),
+        "zeros": lambda: np.zeros(weight_shape),
+        "negative": lambda: -rng.uniform(0.1, 2.0, weight_shape),
+        "mixed": lambda: rng.uniform(-2.0, 2.0, weight_shape),
+        "huge": lambda: np.full(weight_shape, 1e30),
+        "integer": lambda: rng.integers(-2, 3, weight_shape),
+    }[kind]()
+    if kind == "integer":
+        return values
+    with np.errstate(over="ignore"):
+        return values.astype(dtype)
+
+
+BINARY_SHAPES = [(), (5,), (3, 4), (0, 3)]
+# Probabilities at the edges: exactly 0 (of both signs) and 1, underflowing, within an ulp of 1;
+# now and then one torch refuses (NaN, outside [0, 1]).
+PROBABILITY_EDGES = (0.0, -0.0, 1.0, 1e-30, 6e-8, 0.5, 1 - 1e-7, 0.999)
+INVALID_PROBABILITIES = (np.nan, 1.5, -0.1, np.inf)
+
+
+def _probability_edges(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
+    values = np.where(rng.random(shape) < 0.5, rng.choice(PROBABILITY_EDGES, shape),
+                      rng.random(shape))
+    if rng.random() < 0.05:
+        values = np.where(rng.random(shape) < 0.3, rng.choice(INVALID_PROBABILITIES, shape),
+                          values)
+    return values.astype(dtype)
+
+
+def _bce_sweep_call(rng: np.random.Generator, dtype, name: str):
+    shape = BINARY_SHAPES[rng.integers(len(BINARY_SHAPES))]
+    kwargs: dict = {"reduction": str(rng.choice(REDUCTIONS))}
+    if name == BCE:
+        args = (_probability_edges(rng, shape, dtype), _probability_edges(rng, shape, dtype))
+        kwargs["weight"] = _binary_weight(rng, shape, dtype)
+        return args, kwargs
+    target_dtype = DTYPES[rng.integers(3)]
+    target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float),
+                      rng.choice([0.0, 1.0, 0.5, -1.0, 2.0], shape)).astype(target_dtype)
+    kwargs["weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
+    kwargs["pos_weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
+    return (edge_values(rng, shape, dtype), target), kwargs
+
+
+def _size64(value) -> np.ndarray:
+    size = np.abs(np.asarray(value, dtype=np.float64))
+    return np.where(np.isfinite(size), size, 0.0)
+
+
+def _binary_scales(name: str, call: tuple) -> tuple:
+    """The size of the terms of each loss element (BCE's two clamped logs, the logits form's
+    (1 - y) x and (1 + (p - 1) y) log sigmoid(x), times the weight), summed by the reduction;
+    and of its gradient's (upstream times weight, times 1 + |p y| + |(1 + (p - 1) y)|)."""
+    (x, y), kwargs = call
+    weight = 1.0 if kwargs.get("weight") is None else _size64(kwargs["weight"])
+    positive = 1.0 if kwargs.get("pos_weight") is None else _size64(kwargs["pos_weight"])
+    x64, y64 = _size64(x), _size64(y)
+    if name == BCE:
+        terms = weight * 100 * (y64 + _size64(1 - y.astype(np.float64)))
+        slope = weight
+    else:
+        log_weight = 1 + (positive + 1) * y64
+        terms = weight * (_size64(1 - y.astype(np.float64)) * x64 + log_weight * (x64 + 1))
+        slope = weight * (1 + positive * y64 + log_weight)
+    terms = np.broadcast_to(terms, np.broadcast_shapes(np.shape(terms), x.shape))
+    if kwargs["reduction"] == "none":
+        loss_scale = terms
+    else:
+        total = float(terms.sum())
+        loss_scale = total / max(terms.size, 1) if kwargs["reduction"] == "mean" else total
+    count = max(x.size, 1) if kwargs["reduction"] == "mean" else 1
+    return (lambda loss: loss_scale,
+            lambda grad, upstream: np.broadcast_to(slope, x.shape) * _size64(upstream) / count)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", [BCE, BCE_LOGITS])
+def test_binary_losses_at_the_edges_do_what_torch_does(name: str, dtype) -> None:
+    """Probabilities of exactly 0 and 1 (and ones torch refuses), logits of ±inf, NaN, ±1e30,
+    ±1e4 and zeros of both signs, targets outside [0, 1], weights and pos_weights zero,
+    negative, huge or integer, empty and 0-d inputs, in float16, float32 and float64: torch's
+    refusal, or its loss and gradient (16 ulps of the size of the terms)."""
+    rng = np.random.default_rng([21, DTYPES.index(dtype), len(name)])
+    outcomes = []
+    for _ in range(SWEEP_CALLS):
+        call = _bce_sweep_call(rng, dtype, name)
+        loss_scale, grad_scale = _binary_scales(name, call)
+        outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
+                                            grad_scale=grad_scale))
+    assert outcomes.count("accepted") > SWEEP_CALLS / 2
