@@ -16,6 +16,7 @@ to :func:`assert_same_outcome`:
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -158,7 +159,27 @@ __all__ = [
     "EDGES",
     "REDUCTIONS",
     "assert_agrees",
+    "assert_grid_agrees",
     "assert_same_outcome",
     "edge_values",
     "torch_refuses",
 ]
+
+
+def assert_grid_agrees(
+    name: str,
+    args: tuple[Any, ...],
+    grid: dict[str, list[Any]],
+    rng: np.random.Generator,
+    ulps: float,
+    scales: Callable[[tuple], tuple] | None = None,
+) -> int:
+    """Every keyword combination of ``grid`` is accepted by both and agrees as in
+    :func:`assert_same_outcome`; ``scales(call)`` gives its ``(loss_scale, grad_scale)``.
+    Returns the number of combinations."""
+    combinations = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    for kwargs in combinations:
+        loss_scale, grad_scale = (None, None) if scales is None else scales((args, kwargs))
+        outcome = assert_same_outcome(name, args, kwargs, rng, ulps, loss_scale, grad_scale)
+        assert outcome == "accepted", f"{name} {kwargs}: refused"
+    return len(combinations)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _edges import DTYPES, assert_same_outcome, edge_values
+from _edges import DTYPES, assert_grid_agrees, assert_same_outcome, edge_values
 
 import lossnotes
-from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient
+from lossnotes.torchcheck import (
+    TRANSCENDENTAL_ULPS,
+    agreement,
+    finite_difference_gradient,
+    torch_gradient,
+)
 
 # --- log_softmax and softmax, the helpers cross_entropy stands on -------------------------------
 
@@ -832,7 +838,8 @@ def _class_sweep_call(rng: np.random.Generator, dtype, name: str):
             target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float), target)
         kwargs["weight"] = _edge_weight(rng, classes, DTYPES[rng.integers(3)])
         kwargs["ignore_index"] = int(rng.choice([-100, -1]))
-        return (x, target.astype(target_dtype)), kwargs
+        with np.errstate(over="ignore"):
+            return (x, target.astype(target_dtype)), kwargs
     ignore_index = int(rng.choice([-100, 0, classes - 1]))
     target = rng.integers(0, classes, loss_shape)
     ignored = rng.choice(["none", "some", "all"])
@@ -929,7 +936,9 @@ def _bce_sweep_call(rng: np.random.Generator, dtype, name: str):
         return args, kwargs
     target_dtype = DTYPES[rng.integers(3)]
     target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float),
-                      rng.choice([0.0, 1.0, 0.5, -1.0, 2.0], shape)).astype(target_dtype)
+                      rng.choice([0.0, 1.0, 0.5, -1.0, 2.0], shape))
+    with np.errstate(over="ignore"):  # 1e30 is inf in float16
+        target = target.astype(target_dtype)
     kwargs["weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
     kwargs["pos_weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
     return (edge_values(rng, shape, dtype), target), kwargs
@@ -981,3 +990,123 @@ def test_binary_losses_at_the_edges_do_what_torch_does(name: str, dtype) -> None
         outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
                                             grad_scale=grad_scale))
     assert outcomes.count("accepted") > SWEEP_CALLS / 2
+
+
+# --- float16 (issue #20): torch's CPU result, operation for operation -----------------------------
+
+# lossnotes computes float16 as torch's CPU kernels do, rounding to float16 after each operation
+# where torch does, so the two differ only where a transcendental function's float32 results
+# (torch's and lossnotes') fall on either side of a float16 rounding boundary: one ulp of that
+# function's value, which a later sum or difference carries into the result.  The bound is
+# TRANSCENDENTAL_ULPS (4) float16 ulps of the size of the terms behind each value.
+HALF_ULPS = TRANSCENDENTAL_ULPS
+
+
+@pytest.mark.parametrize("shape", CLASS_SHAPES, ids=str)
+def test_class_losses_agree_with_torch_in_float16(shape) -> None:
+    x, index, probabilities, weight = _class_case(shape, seed=30)
+    x, weight = x.astype(np.float16), weight.astype(np.float16)
+    rng = np.random.default_rng(31)
+    reductions = {"reduction": CE_REDUCTIONS}
+    smoothing = {"label_smoothing": [0.0, 0.25, 1.0]}
+    cases = 0
+    # The first target ignored: as -100, or as a class (2).
+    for ignored in (-100, 2):
+        target = np.where(index == -100, ignored, index)
+        grid = {**reductions, "weight": [None, weight], "ignore_index": [ignored]}
+        cases += assert_grid_agrees("nll_loss", (x, target), grid, rng, HALF_ULPS,
+                                    _class_scales)
+        cases += assert_grid_agrees("cross_entropy", (x, target), {**grid, **smoothing}, rng,
+                                    HALF_ULPS, _class_scales)
+    if index.ndim <= 1:
+        small = np.where(index == -100, 2, index).astype(np.uint8)
+        cases += assert_grid_agrees("cross_entropy", (x, small),
+                                    {**reductions, "label_smoothing": [0.0, 0.3],
+                                     "ignore_index": [2]}, rng, HALF_ULPS, _class_scales)
+    for dtype in (np.float16, np.float32, np.float64):  # the probabilities' dtype promotes
+        cases += assert_grid_agrees(
+            "cross_entropy", (x, probabilities.astype(dtype)),
+            {**reductions, **smoothing, "weight": [None, weight, weight.astype(dtype)]},
+            rng, HALF_ULPS, _class_scales)
+    legacy = {"size_average": [None, True, False], "reduce": [None, True, False]}
+    for name in ("cross_entropy", "nll_loss"):
+        cases += assert_grid_agrees(name, (x, index), {**legacy, "reduction": ["mean"]}, rng,
+                                    HALF_ULPS, lambda call: _class_scales(_reduction_of(call)))
+    assert cases > 100
+
+
+def _reduction_of(call: tuple) -> tuple:
+    """The call with its legacy flags read as the reduction they select (for the scales)."""
+    from torch.nn._reduction import legacy_get_string
+
+    args, kwargs = call
+    flags = {key: kwargs.get(key) for key in ("size_average", "reduce")}
+    if flags != {"size_average": None, "reduce": None}:
+        kwargs = {**kwargs, "reduction": legacy_get_string(**flags, emit_warning=False)}
+    return args, kwargs
+
+
+def test_binary_losses_agree_with_torch_in_float16() -> None:
+    rng = np.random.default_rng(32)
+    half = np.float16
+    probabilities = rng.uniform(0.0, 1.0, (4, 3)).astype(half)
+    probabilities[0] = [0.0, 1.0, 6e-8]  # the clamps of the forward, the floor of the backward
+    target, hard = rng.random((4, 3)).astype(half), (rng.random((4, 3)) < 0.5).astype(half)
+    logits = (rng.standard_normal((4, 3)) * 4).astype(half)
+    weights = [None, rng.random((4, 3)).astype(half), rng.random(3).astype(half),
+               rng.random((4, 1)).astype(half), np.asarray(2.5, half), np.array([1, 0, 3]),
+               rng.random(3)]  # float64 promotes the in-place product, then rounds
+    reductions = {"reduction": list(REDUCTIONS)}
+    scales = {name: functools.partial(_binary_scales, name) for name in (BCE, BCE_LOGITS)}
+    cases = 0
+    for y in (target, hard):
+        cases += assert_grid_agrees(BCE, (probabilities, y), {**reductions, "weight": weights},
+                                    rng, HALF_ULPS, scales[BCE])
+        for y_dtype in (half, np.float32):  # the logits loss takes the target's dtype
+            cases += assert_grid_agrees(
+                BCE_LOGITS, (logits, y.astype(y_dtype)),
+                {**reductions, "weight": weights,
+                 "pos_weight": [None, rng.random(3).astype(half) * 4, np.asarray(3.0, half)]},
+                rng, HALF_ULPS, scales[BCE_LOGITS])
+    for name, args in ((BCE, (probabilities, target)), (BCE_LOGITS, (logits, target))):
+        cases += assert_grid_agrees(name, args, {**LEGACY, "reduction": ["mean"]}, rng,
+                                    HALF_ULPS, lambda call, name=name: scales[name](
+                                        _reduction_of(call)))
+        cases += assert_grid_agrees(name, (args[0][:0], args[1][:0]), reductions, rng, HALF_ULPS)
+        cases += assert_grid_agrees(name, (args[0][1, 1], args[1][1, 1]), reductions, rng,
+                                    HALF_ULPS, scales[name])
+    assert cases > 200
+
+
+ZERO_D_CALLS = [
+    # A (C,) input: its 'none' loss is 0-d; every reduction gives a 0-d loss.
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array(2)), {}),
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array(2)),
+     {"label_smoothing": 0.2, "weight": np.array([1.0, 2.0, 0.5])}),
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array([0.2, 0.3, 0.5], d)),
+     {"label_smoothing": 0.2}),
+    ("nll_loss", lambda d: (np.array([-0.5, -1.0, -2.0], d), np.array(1)), {}),
+    # 0-d predictions: 0-d losses and 0-d gradients.
+    (BCE, lambda d: (np.array(0.25, d), np.array(1.0, d)), {"weight": np.array(2.0)}),
+    (BCE_LOGITS, lambda d: (np.array(0.25, d), np.array(1.0, d)),
+     {"pos_weight": np.array(3.0), "weight": np.array(2.0)}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(("name", "args", "kwargs"), ZERO_D_CALLS,
+                         ids=[f"{call[0]}-{i}" for i, call in enumerate(ZERO_D_CALLS)])
+def test_zero_dimensional_results_are_arrays(name, args, kwargs, dtype) -> None:
+    """A 0-d loss or gradient is a 0-d ndarray, as torch's is a 0-d tensor, never a NumPy
+    scalar (issue #20), on every path: each reduction, each dtype, smoothing and weights."""
+    args = args(dtype)
+    for reduction in REDUCTIONS:
+        call = {**kwargs, "reduction": reduction}
+        if "weight" in call and name in ("cross_entropy", "nll_loss"):
+            call["weight"] = call["weight"].astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss = getattr(lossnotes, name)(*args, **call)
+            grad = getattr(lossnotes.grad, name)(*args, **call)
+        assert type(loss) is np.ndarray and loss.shape == (), (reduction, type(loss))
+        assert type(grad) is np.ndarray and grad.shape == args[0].shape, (reduction, type(grad))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -9,10 +10,22 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from _edges import DTYPES, REDUCTIONS, assert_same_outcome, edge_values
+from _edges import (
+    DTYPES,
+    REDUCTIONS,
+    assert_agrees,
+    assert_grid_agrees,
+    assert_same_outcome,
+    edge_values,
+)
 
 import lossnotes
-from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient
+from lossnotes.torchcheck import (
+    TRANSCENDENTAL_ULPS,
+    agreement,
+    finite_difference_gradient,
+    torch_gradient,
+)
 
 HINGE_REDUCTIONS = ["none", "mean", "sum"]
 HINGE_FLAGS = [None, True, False]
@@ -660,3 +673,120 @@ def test_soft_margins_at_the_edges_do_what_torch_does(name: str, dtype) -> None:
         outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
                                             grad_scale=grad_scale, compared=compared))
     assert outcomes.count("accepted") > SWEEP_CALLS / 2
+
+
+# --- float16 (issue #20): torch's CPU result, operation for operation -----------------------------
+
+# As in test_classification.py: lossnotes rounds to float16 after each operation where torch
+# does, and differs from torch only where a transcendental function's float32 results fall on
+# either side of a float16 rounding boundary.  The bound: TRANSCENDENTAL_ULPS (4) float16 ulps
+# of the size of the terms behind each value.
+HALF_ULPS = TRANSCENDENTAL_ULPS
+
+
+def test_soft_margins_agree_with_torch_in_float16() -> None:
+    rng = np.random.default_rng(40)
+    half = np.float16
+    # Scores within ±11: past a margin of 11.09 torch's float16 exp(-y x) overflows (the
+    # declared difference, tested below).
+    x = np.clip(rng.standard_normal((5, 4)) * 4, -11, 11).astype(half)
+    x[0] = [7.184, -7.184, 0.0, 11.0]  # the #20 gradient, and the largest margins
+    signs = np.where(rng.random((5, 4)) < 0.5, -1, 1)
+    reductions = {"reduction": list(SOFT_REDUCTIONS)}
+    legacy = {"size_average": SOFT_FLAGS, "reduce": SOFT_FLAGS, "reduction": ["mean"]}
+    cases = 0
+    for name, targets in (
+        ("soft_margin_loss", [signs.astype(half), signs.astype(np.float32), signs,
+                              signs[0].astype(half), np.asarray(-1.0, half), 0.5 * signs]),
+        ("multilabel_soft_margin_loss", [(signs > 0).astype(half), rng.random((5, 4)),
+                                         (signs[0] > 0).astype(np.int64)]),
+    ):
+        weights = [None]
+        if name == "multilabel_soft_margin_loss":
+            weights += [rng.random(4).astype(half), rng.random((5, 4)).astype(half),
+                        rng.random(4)]
+        for target in targets:
+            call = functools.partial(_soft_scales, name)
+            cases += assert_grid_agrees(name, (x, target), {**reductions, "weight": weights}
+                                        if name == "multilabel_soft_margin_loss"
+                                        else reductions, rng, HALF_ULPS, call)
+        cases += assert_grid_agrees(name, (x, targets[0]), legacy, rng, HALF_ULPS,
+                                    functools.partial(_soft_scales_of_legacy, name))
+        cases += assert_grid_agrees(name, (x[:0], targets[0][:0]), reductions, rng, HALF_ULPS)
+    cases += assert_grid_agrees("soft_margin_loss", (x[0, 0], np.asarray(1.0, half)),
+                                reductions, rng, HALF_ULPS)
+    assert cases > 60
+
+
+def _soft_scales_of_legacy(name: str, call: tuple) -> tuple:
+    from torch.nn._reduction import legacy_get_string
+
+    args, kwargs = call
+    reduction = legacy_get_string(kwargs["size_average"], kwargs["reduce"], emit_warning=False)
+    return _soft_scales(name, (args, {**kwargs, "reduction": reduction}))
+
+
+def test_float16_soft_margin_overflows_where_torch_declares_inf() -> None:
+    """torch's float16 exp(-y x) overflows past a margin of -11.09 (exp(11.09) = 65504): its
+    loss is inf there and its gradient NaN, lossnotes' the finite softplus and the limit -y,
+    the difference declared in test_hostile.py for every dtype."""
+    x = np.array([-11.0, -11.1, -20.0, -1e4], dtype=np.float16)
+    y = np.ones(4, dtype=np.float16)
+    their_loss, their_grad = torch_gradient("soft_margin_loss", (x, y), {"reduction": "none"})
+    assert np.isfinite(their_loss[0]) and np.isinf(their_loss[1:]).all()
+    assert np.isnan(their_grad[1:]).all()
+    ours = lossnotes.soft_margin_loss(x, y, reduction="none")
+    assert_agrees(ours[:1], their_loss[:1], "loss", HALF_ULPS)
+    np.testing.assert_array_equal(ours[1:], np.array([11.1, 20.0, 1e4], dtype=np.float16))
+    grad = lossnotes.grad.soft_margin_loss(x, y, reduction="none")
+    np.testing.assert_array_equal(grad[1:], [-1.0, -1.0, -1.0])
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_hinges_take_float16_only_for_an_empty_batch(name) -> None:
+    """torch 2.13's kernels have no float16 (refused, as by lossnotes); an empty (0, C) batch
+    never reaches them, and torch returns an empty float16 'none' loss and gradient."""
+    x = np.zeros((0, 4), dtype=np.float16)
+    target = np.zeros((0, 4) if name == "multilabel_margin_loss" else (0,), dtype=np.int64)
+    rng = np.random.default_rng(41)
+    assert assert_grid_agrees(name, (x, target), {"reduction": ["none"]}, rng, 0) == 1
+    loss = getattr(lossnotes, name)
+    assert loss(x, target, reduction="sum").dtype == np.float16 == loss(x, target).dtype
+    with pytest.raises(TypeError, match="float16"):
+        loss(np.zeros((2, 4), dtype=np.float16), np.zeros(target.shape[1:] and (2, 4) or (2,),
+                                                          dtype=np.int64))
+
+
+ZERO_D_CALLS = [
+    ("soft_margin_loss", lambda d: (np.array(0.25, d), np.array(-1.0, d)), {}),
+    ("soft_margin_loss", lambda d: (np.array(-1e4, d), np.array(1.0, d)), {}),  # overflow
+    ("multilabel_soft_margin_loss", lambda d: (np.array([0.25, -1.0], d), np.array([1.0, 0.0])),
+     {"weight": np.array([1.0, 2.0])}),
+    ("multi_margin_loss", lambda d: (np.array(0.25, d), np.array(0)), {"p": 2}),
+    ("multi_margin_loss", lambda d: (np.array([0.25, 1.0, 3.0], d), np.array(1)),
+     {"weight": np.array([1.0, 2.0, 3.0])}),
+    ("multilabel_margin_loss", lambda d: (np.array(0.25, d), np.array(0)), {}),
+    ("multilabel_margin_loss", lambda d: (np.array([0.25, 1.0, 3.0], d), np.array([1, -1, 0])),
+     {}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(("name", "args", "kwargs"), ZERO_D_CALLS,
+                         ids=[f"{call[0]}-{i}" for i, call in enumerate(ZERO_D_CALLS)])
+def test_zero_dimensional_results_are_arrays(name, args, kwargs, dtype) -> None:
+    """A 0-d loss or gradient is a 0-d ndarray, as torch's is a 0-d tensor, never a NumPy
+    scalar (issue #20), on every path: each reduction and dtype (float16 is refused by the
+    class-index hinges)."""
+    args = args(dtype)
+    if "weight" in kwargs:
+        kwargs = {**kwargs, "weight": kwargs["weight"].astype(dtype)}
+    if name in ("multi_margin_loss", "multilabel_margin_loss") and dtype == np.float16:
+        with pytest.raises(TypeError, match="float16"):
+            getattr(lossnotes, name)(*args, **kwargs)
+        return
+    for reduction in REDUCTIONS:
+        loss = getattr(lossnotes, name)(*args, **kwargs, reduction=reduction)
+        grad = getattr(lossnotes.grad, name)(*args, **kwargs, reduction=reduction)
+        assert type(loss) is np.ndarray and loss.shape == (), (reduction, type(loss))
+        assert type(grad) is np.ndarray and grad.shape == args[0].shape, (reduction, type(grad))
