@@ -8,7 +8,15 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := -W -n --keep-going
 
-.PHONY: book pdf test serve clean lint mathjax
+.PHONY: book pdf test serve clean lint mathjax system-book system-test
+
+# What pip cannot install (npm; for the tests chromium, a CJK font, pdftotext): installed when
+# missing and make runs as root on Debian or Ubuntu, otherwise make stops with the command.
+system-book:
+	tools/system-packages book
+
+system-test:
+	tools/system-packages test
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -22,7 +30,7 @@ $(STAMP): requirements.txt pyproject.toml
 # _build/html/_static/mathjax/.  npm writes node_modules/.package-lock.json on every install.
 MATHJAX := node_modules/.package-lock.json
 
-$(MATHJAX): package.json package-lock.json
+$(MATHJAX): package.json package-lock.json | system-book
 	npm ci --no-audit --no-fund --loglevel=error
 
 mathjax: $(MATHJAX)
@@ -61,7 +69,7 @@ pdf: book
 	$(VENV)/bin/jupyter-book build . --builder custom --custom-builder singlehtml $(BUILD_FLAGS)
 	$(PYTHON) tools/printpdf.py _build/singlehtml/intro.html $(PDF) _build/html
 
-test: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
+test: system-test $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)

@@ -2,7 +2,8 @@
 
 It loads the book's other local extensions, each in its own module in _ext/:
 ``offline_mathjax`` (MathJax served from the site), ``notebook_downloads``
-(executed chapters as .ipynb), ``api_links`` (chapter to API reference) and
+(executed chapters as .ipynb), ``api_links`` (chapter to API reference),
+``package_code`` (a package function's code, without its docstring) and
 ``preexecuted`` (reading chapters as tools/preexecute.py executes them).
 
 Jupyter Book always loads sphinx-thebe.  Under Sphinx 7.4 its inline
@@ -35,7 +36,13 @@ def _drop_thebe_scripts(
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    for extension in ("offline_mathjax", "notebook_downloads", "api_links", "preexecuted"):
+    for extension in (
+        "offline_mathjax",
+        "notebook_downloads",
+        "api_links",
+        "package_code",
+        "preexecuted",
+    ):
         app.setup_extension(extension)
     app.connect("html-page-context", _drop_thebe_scripts)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -24,7 +24,6 @@ if __name__ == "__main__":
 import argparse  # noqa: E402
 import html  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -33,6 +32,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import lossnotes  # noqa: E402
+from lossnotes.examples import padded_multilabel_targets  # noqa: E402
+from lossnotes.measure import best_of  # noqa: E402
 
 Arguments = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -250,10 +251,8 @@ def padded_targets(rng: np.random.Generator, scale: float, dtype: np.dtype) -> A
     """Scores, and 1 to 10 distinct target classes per sample, padded with -1."""
     scores = class_scores(rng, scale, dtype)
     samples, classes = scores.shape
-    drawn = np.argsort(rng.random((samples, classes)), axis=1)
-    listed = rng.integers(1, 11, size=(samples, 1))
-    target = np.where(np.arange(classes) < listed, drawn, -1)
-    return (scores, target), {}
+    listed = rng.integers(1, 11, size=samples)
+    return (scores, padded_multilabel_targets(rng, samples, classes, listed=listed)), {}
 
 
 def weighted_class_targets(rng: np.random.Generator, scale: float, dtype: np.dtype) -> Arguments:
@@ -389,30 +388,6 @@ class Result:
         return max(self.forward_ratio, self.gradient_ratio) <= self.case.limit
 
 
-def _best_of(functions: list[Callable[[], Any]], repeat: int, number: int) -> list[float]:
-    """Best time per call of each function.
-
-    The time is the CPU time of the calling thread (both libraries compute in it, held to one
-    thread), so that the time the thread waits while other processes run is not counted: the
-    book executes its chapters in parallel, this page among them.  The functions take turns,
-    so what load elsewhere still costs (shared caches, memory bandwidth) falls on all of them,
-    in alternating order, so that none always runs on what another left in the cache.
-    """
-    for function in functions:  # warm up: first calls allocate and initialise lazily
-        function()
-    best = [np.inf] * len(functions)
-    for round_ in range(repeat):
-        # Every other round in reverse order: a function that reads what the one before it just
-        # brought into the cache (the rows a gather touches, say) runs first as often as second.
-        order = range(len(functions)) if round_ % 2 == 0 else reversed(range(len(functions)))
-        for index in order:
-            start = time.thread_time()
-            for _ in range(number):
-                functions[index]()
-            best[index] = min(best[index], (time.thread_time() - start) / number)
-    return best
-
-
 def measure(case: Case, dtype: Any, scale: float = 1.0, repeat: int = 5, number: int = 3,
             seed: int = 0) -> Result:
     """Time one case at one dtype."""
@@ -440,7 +415,7 @@ def measure(case: Case, dtype: Any, scale: float = 1.0, repeat: int = 5, number:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        forward, torch_forward, gradient, torch_grad = _best_of(
+        forward, torch_forward, gradient, torch_grad = best_of(
             [
                 lambda: ours_loss(*args, **kwargs),
                 lambda: theirs(*tensors, **kwargs),

@@ -7,6 +7,7 @@ enforces (a reduction name, a broadcast, the legacy ``size_average`` /
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -19,13 +20,23 @@ __all__ = [
     "apply_reduction",
     "as_float_array",
     "broadcast_pair",
+    "check_class_indices",
+    "check_flag",
+    "check_label_smoothing",
     "check_positive",
     "check_reduction",
     "check_weight_shape",
+    "common_shape",
     "legacy_reduction",
+    "operation_dtype",
+    "pack_gradients",
+    "real_number",
     "reduce_backward",
     "resolve_reduction",
+    "resolve_wrt",
     "result_dtype",
+    "smooth_index_terms",
+    "smooth_probabilities",
     "unbroadcast",
 ]
 
@@ -66,6 +77,32 @@ def result_dtype(*arrays: np.ndarray) -> np.dtype:
     """
     dimensioned = [a.dtype for a in arrays if a.ndim > 0]
     return np.result_type(*(dimensioned or [a.dtype for a in arrays]))
+
+
+def operation_dtype(first: np.ndarray, second: np.ndarray) -> np.dtype:
+    """The dtype torch computes ``first op second`` in.
+
+    Floating beats integer whatever the sizes (NumPy would make int64 and
+    float32 float64), and a 0-d floating array promotes only a 0-d one (as in
+    :func:`result_dtype`).
+    """
+    if first.dtype.kind != "f":
+        return second.dtype
+    if second.dtype.kind != "f":
+        return first.dtype
+    return result_dtype(first, second)
+
+
+def common_shape(**arrays: np.ndarray) -> tuple[int, ...]:
+    """The shape ``arrays`` broadcast to, or a ValueError naming each."""
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        parts = [f"{name} of shape {a.shape}" for name, a in arrays.items()]
+        described = ", ".join(parts[:-1]) + " and " + parts[-1]
+        raise ValueError(
+            f"{described} must have the same shape or broadcast together"
+        ) from None
 
 
 def broadcast_pair(
@@ -218,8 +255,11 @@ def reduce_backward(
             )
     if reduction == "mean":
         count = int(np.prod(shape)) if denominator is None else denominator
+        # torch divides a float16 gradient in float32 (its opmath) and rounds
+        # once: a count of 65520 or more is no float16 infinity there.
+        opmath = np.float32 if upstream.dtype == np.float16 else None
         with np.errstate(invalid="ignore", divide="ignore"):
-            upstream = upstream / count
+            upstream = np.divide(upstream, count, dtype=opmath)
     return np.broadcast_to(upstream, shape).astype(dtype, copy=False)
 
 
@@ -245,16 +285,132 @@ def check_weight_shape(weight: np.ndarray, input: np.ndarray) -> None:
         )
 
 
+def real_number(value: Any, name: str) -> float:
+    """A real scalar, as torch's argument parser takes a ``float``.
+
+    A Python or NumPy number, or a bool (an int to Python); not a string,
+    None, a complex number or an array (torch refuses a 0-d NumPy array too).
+    """
+    if isinstance(value, (numbers.Real, np.bool_)):
+        return float(value)
+    raise TypeError(f"{name} must be a real number; got {value!r}")
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A bool: torch's parser refuses 1 and 'yes' for a ``bool`` too."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool; got {value!r}")
+    return bool(value)
+
+
+def check_label_smoothing(label_smoothing: Any) -> float:
+    """A real number in [0, 1].
+
+    torch refuses a value above 1 and takes True as 1; below 0 (and NaN) its
+    kernels silently smooth nothing, a typo lossnotes refuses rather than
+    ignores.
+    """
+    label_smoothing = real_number(label_smoothing, "label_smoothing")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"label_smoothing must be in [0, 1]; got {label_smoothing!r}"
+        )
+    return label_smoothing
+
+
+def smooth_index_terms(
+    likelihood: np.ndarray,
+    uniform: np.ndarray,
+    smoothing: float,
+    classes: int,
+) -> np.ndarray:
+    """Label smoothing of class-index targets: ``(1 - eps) l + eps / C u``,
+    the likelihood term ``l`` of the target class mixed with ``u``, the sum
+    over every class of the (weighted) negative log-probabilities."""
+    return (1 - smoothing) * likelihood + (smoothing / classes) * uniform
+
+
+def smooth_probabilities(
+    target: np.ndarray, smoothing: float, classes: int
+) -> np.ndarray:
+    """Label smoothing of class probabilities: ``(1 - eps) t + eps / C``."""
+    return target * (1 - smoothing) + smoothing / classes
+
+
+def check_class_indices(
+    target: np.ndarray, dtypes: tuple[Any, ...], hint: str = ""
+) -> np.ndarray:
+    """``target`` holds class indices in one of ``dtypes``, the ones torch's
+    kernel reads (its gather or its loop), or a TypeError says so."""
+    target = np.asarray(target)
+    if target.dtype not in [np.dtype(dtype) for dtype in dtypes]:
+        names = " or ".join(str(np.dtype(dtype)) for dtype in dtypes)
+        raise TypeError(
+            f"target must hold class indices of dtype {names}; got "
+            f"{target.dtype}{hint}"
+        )
+    return target
+
+
 def check_positive(value: float, name: str, allow_zero: bool) -> float:
     """Refuse a negative scalar hyper-parameter, and NaN.
 
     Zero is refused too, unless ``allow_zero``.
     """
-    if not np.isscalar(value) or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = real_number(value, name)
     # Written so that NaN, which fails every comparison, is refused too
     # (as torch does).
     if not (value > 0 or (value == 0 and allow_zero)):
         rule = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {rule}; got {value!r}")
     return float(value)
+
+
+def resolve_wrt(
+    wrt: Any,
+    predictions: tuple[str, ...],
+    differentiable: dict[str, str | None],
+    given: dict[str, Any],
+) -> tuple[tuple[str, ...], bool]:
+    """The arguments a ``lossnotes.grad`` call differentiates, and whether it
+    returns one array (rather than a tuple).
+
+    ``wrt`` is None (the ``predictions``: one array for one, a tuple in
+    positional order for several), one argument's name (one array) or a
+    sequence of names (a tuple in that order).  ``differentiable`` maps each
+    argument torch's autograd can be asked about to None where it
+    differentiates it, or to the reason it refuses; ``given`` holds the
+    arguments' values, for refusing one that was not passed (None).
+    """
+    if wrt is None:
+        return predictions, len(predictions) == 1
+    single = isinstance(wrt, str)
+    names = (wrt,) if single else tuple(wrt)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise TypeError(
+            "wrt must be an argument's name or a sequence of names; "
+            f"got {wrt!r}"
+        )
+    for name in names:
+        if name not in differentiable:
+            raise ValueError(
+                f"wrt: {name!r} is not an argument this loss is "
+                f"differentiated with respect to; choose from "
+                f"{', '.join(differentiable)}"
+            )
+        if differentiable[name] is not None:
+            raise ValueError(f"wrt: {differentiable[name]}")
+        if given.get(name) is None:
+            raise ValueError(f"wrt: {name} was not given (it is None)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"wrt names an argument twice: {names!r}")
+    return names, single
+
+
+def pack_gradients(
+    gradients: dict[str, np.ndarray], names: tuple[str, ...], single: bool
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """The gradients :func:`resolve_wrt` asked for, as one array or a tuple
+    in the order of ``names``."""
+    ordered = tuple(np.asarray(gradients[name]) for name in names)
+    return ordered[0] if single else ordered

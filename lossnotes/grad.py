@@ -5,6 +5,12 @@
 returns what ``torch.autograd`` computes for the prediction argument(s): one
 array, or a tuple in positional order where a loss has several predictions.
 For ``ctc_loss`` that is not the textbook derivative (see its docstring).
+
+``wrt`` chooses other arguments torch differentiates (a target, a weight, a
+variance): one name gives one array, a sequence of names a tuple in that
+order; ``None`` (the default) the predictions.  An argument torch refuses to
+differentiate (integer class indices, a target its kernel has no derivative
+for) or one not given is refused with a ``ValueError`` that says why.
 """
 
 # ruff: noqa: E501  (an import "as" its loss's name can be longer than a line)

@@ -7,7 +7,9 @@ touches torch, and it imports torch lazily, inside the functions, so that
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
 import itertools
 import warnings
 from collections.abc import Callable, Sequence
@@ -18,8 +20,14 @@ import numpy as np
 
 __all__ = [
     "Agreement",
+    "Edges",
     "agreement",
     "assert_within_ulps",
+    "edges",
+    "module_class",
+    "module_weights",
+    "second_derivatives",
+    "signatures",
     "finite_difference_gradient",
     "torch_gradient",
     "torch_loss",
@@ -100,6 +108,20 @@ def _adaptive_log_softmax_with_loss(
     return tuple(result)
 
 
+def module_weights(module: Any) -> tuple[Any, list[tuple[Any, Any]], Any]:
+    """The weights of a ``torch.nn.AdaptiveLogSoftmaxWithLoss`` as
+    ``lossnotes.adaptive_log_softmax_with_loss`` takes them: ``head_weight``,
+    ``tail_weights`` (one pair of projections per cluster) and ``head_bias``
+    (None without one), copied to NumPy."""
+
+    def array(parameter: Any) -> np.ndarray:
+        return parameter.detach().numpy().copy()
+
+    tail = [(array(one.weight), array(two.weight)) for one, two in module.tail]
+    bias = None if module.head.bias is None else array(module.head.bias)
+    return array(module.head.weight), tail, bias
+
+
 # Losses that torch has only as a module: the function torch_loss and
 # torch_gradient call in place of torch.nn.functional.<name>, built from the
 # module with lossnotes.<name>'s signature.  Such a function returns the
@@ -150,13 +172,14 @@ def torch_gradient(
     name: str,
     args: Sequence[Any],
     kwargs: dict[str, Any] | None = None,
-    wrt: Sequence[int] = (0,),
+    wrt: Sequence[int | str] = (0,),
     grad_output: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, ...]]:
     """Loss and autograd gradient of ``torch.nn.functional.<name>``.
 
-    Returns ``(loss, gradient)``, the gradient with respect to ``args[wrt]``:
-    a single array when ``wrt`` has one entry and a tuple otherwise, like
+    Returns ``(loss, gradient)``, the gradient with respect to each entry of
+    ``wrt``, a position in ``args`` or the name of a keyword argument: a
+    single array when ``wrt`` has one entry and a tuple otherwise, like
     ``lossnotes.grad``.  For a loss of :data:`MODULE_REFERENCES`, which
     returns ``(output, loss)``, the loss is that tuple and ``grad_output`` a
     tuple too; by default the gradient is that of the last entry, the loss.
@@ -166,7 +189,11 @@ def torch_gradient(
     tensors = [
         _to_torch(a, requires_grad=i in wrt) for i, a in enumerate(args)
     ]
-    kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
+    kw = {
+        k: _to_torch(v, requires_grad=k in wrt)
+        for k, v in (kwargs or {}).items()
+    }
+    chosen = [kw[w] if isinstance(w, str) else tensors[w] for w in wrt]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loss = torch_function(name)(*tensors, **kw)
@@ -184,7 +211,7 @@ def torch_gradient(
         )
     # A prediction passed as a Python number (gaussian_nll_loss's float var)
     # is no tensor: it has no gradient, and gets None in its place.
-    inputs = [tensors[i] for i in wrt if isinstance(tensors[i], torch.Tensor)]
+    inputs = [t for t in chosen if isinstance(t, torch.Tensor)]
     found = iter(
         torch.autograd.grad(loss, inputs, upstream, allow_unused=True)
     )
@@ -192,7 +219,7 @@ def torch_gradient(
         None
         if not isinstance(t, torch.Tensor)
         else _zeros_if_unused(t, next(found))
-        for t in (tensors[i] for i in wrt)
+        for t in chosen
     )
     return _numpy(loss), grads[0] if len(grads) == 1 else grads
 
@@ -394,22 +421,31 @@ def _per_result(function: Callable[[Any], Any], result: Any) -> Any:
     return function(result)
 
 
+def _wrt_names(function: Callable[..., Any], wrt: Sequence[int | str]):
+    """``wrt`` as the names of ``function``'s parameters."""
+    names = list(inspect.signature(function).parameters)
+    return tuple(names[w] if isinstance(w, int) else w for w in wrt)
+
+
 def agreement(
     name: str,
     args: Sequence[Any],
     grid: dict[str, Sequence[Any]] | None = None,
-    wrt: Sequence[int] = (0,),
+    wrt: Sequence[int | str] = (0,),
     tolerance: float = 1e-12,
     seed: int = 0,
 ) -> Agreement:
     """Check ``lossnotes.<name>`` and its gradient against torch.
 
     Each keyword combination of ``grid`` is passed to both implementations with
-    the positional ``args``; the gradient with respect to ``args[i]`` for ``i``
-    in ``wrt`` is compared too, with a random ``grad_output``.  Errors are
-    relative to the size of torch's value.  Raises ``AssertionError`` naming
-    the failing cases, so a chapter cell that calls this fails the build;
-    otherwise returns the table.
+    the positional ``args``; the gradient with respect to each entry of
+    ``wrt`` is compared too, with a random ``grad_output``: positions in
+    ``args`` (the predictions, which ``lossnotes.grad`` differentiates by
+    default), or, where any entry is a name, the arguments ``wrt`` names
+    (``lossnotes.grad.<name>(..., wrt=...)``, targets or weights included).
+    Errors are relative to the size of torch's value.  Raises
+    ``AssertionError`` naming the failing cases, so a chapter cell that calls
+    this fails the build; otherwise returns the table.
     """
     import lossnotes
 
@@ -433,7 +469,14 @@ def agreement(
                 _, their_grad = torch_gradient(
                     name, args, kwargs, wrt, upstream
                 )
-                our_grad = ours_grad(*args, **kwargs, grad_output=upstream)
+                by_name = (
+                    {"wrt": _wrt_names(ours_loss, wrt)}
+                    if any(isinstance(w, str) for w in wrt)
+                    else {}
+                )
+                our_grad = ours_grad(
+                    *args, **kwargs, **by_name, grad_output=upstream
+                )
                 pairs = zip(
                     *(
                         g if isinstance(g, tuple) else (g,)
@@ -456,3 +499,377 @@ def agreement(
             + "\n".join(repr(row) for row in result.failures)
         )
     return result
+
+
+# Relative to the larger of 1 and torch's value, per dtype: rounding of a
+# few operations (float16's epsilon is 9.8e-4).
+_EDGE_TOLERANCE = {
+    np.dtype(np.float16): 16 * float(np.finfo(np.float16).eps),
+    np.dtype(np.float32): 1e-5,
+    np.dtype(np.float64): 1e-12,
+}
+
+
+def _first_line(error: BaseException) -> str:
+    """``Type: first line of the message``, as a reader's traceback ends."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".strip()
+
+
+def _outcome(
+    loss: Callable[..., Any], grad: Callable[..., Any], *args: Any
+) -> dict:
+    """The loss and gradient of one call, or the first exception raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {"loss": loss(*args), "grad": grad(*args), "error": None}
+    except Exception as error:  # what is shown is the error itself
+        return {"loss": None, "grad": None, "error": error}
+
+
+def _torch_grad(
+    name: str, args: Sequence[Any], kwargs: dict[str, Any], wrt: Sequence[int]
+) -> Any:
+    """torch's gradient; None where no argument can have one (integers)."""
+    return torch_gradient(name, args, kwargs, wrt)[1] if wrt else None
+
+
+def _verdict(
+    theirs: dict, ours: dict, stricter: bool, declared: bool
+) -> tuple[str, bool]:
+    """How the two outcomes of one case compare, and whether that keeps the
+    contract."""
+    if theirs["error"] is not None:
+        if isinstance(ours["error"], (ValueError, TypeError)):
+            return "both refuse", True
+        return "lossnotes accepts", False
+    if ours["error"] is not None:
+        return ("stricter", True) if stricter else ("lossnotes refuses", False)
+    same = _close(ours["loss"], theirs["loss"]) and _close(
+        ours["grad"], theirs["grad"]
+    )
+    if declared:
+        return ("differs on purpose", True) if not same else ("equal", False)
+    return ("agree", True) if same else ("disagree", False)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_show(part) for part in value)
+    array = np.asarray(value)
+    text = np.array2string(
+        array, precision=4, separator=", ", threshold=6, edgeitems=2
+    )
+    return text if array.dtype == np.float64 else f"{text} {array.dtype}"
+
+
+def _close(ours: Any, theirs: Any) -> bool:
+    ours, theirs = _parts(ours), _parts(theirs)
+    return len(ours) == len(theirs) and all(
+        np.asarray(a).dtype == np.asarray(b).dtype
+        and _max_error(a, b) <= _EDGE_TOLERANCE.get(np.asarray(b).dtype, 0.0)
+        for a, b in zip(ours, theirs)
+    )
+
+
+@dataclass
+class Edges:
+    """What torch and lossnotes do with each call of an edge; renders as a
+    table in a notebook (see :func:`edges`)."""
+
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def _side(outcome: dict) -> str:
+        if outcome["error"] is not None:
+            return _first_line(outcome["error"])
+        grad = outcome["grad"]
+        shown = "none" if grad is None else _show(grad)
+        return f"loss {_show(outcome['loss'])}; grad {shown}"
+
+    def _cells(self, row: dict[str, Any]) -> list[str]:
+        return [
+            row["case"],
+            self._side(row["torch"]),
+            self._side(row["ours"]),
+            row["verdict"],
+        ]
+
+    def _header(self) -> list[str]:
+        return ["case", "torch 2.13", "lossnotes", ""]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
+            + "</tr>"
+            for row in self.rows
+        )
+        caption = (
+            f"{_torch_name(self.name)} and lossnotes.{self.name} at the "
+            "edges: each side's loss and gradient, or its error's first line"
+        )
+        return (
+            '<table class="agreement edges">'
+            f"<caption>{html.escape(caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [" | ".join(self._header())]
+        lines += [" | ".join(self._cells(row)) for row in self.rows]
+        return "\n".join(lines)
+
+
+def edges(
+    name: str,
+    cases: dict[str, tuple[Sequence[Any], dict[str, Any]]],
+    wrt: Sequence[int] = (0,),
+    stricter: dict[str, str] | None = None,
+    declared: dict[str, str] | None = None,
+) -> Edges:
+    """Call torch and ``lossnotes.<name>`` (and its gradient with respect to
+    ``args[i]`` for ``i`` in ``wrt``) on each of ``cases``, a label and
+    ``(args, kwargs)`` each, and hold lossnotes to the contract.
+
+    Where torch raises, lossnotes must raise ``ValueError`` or ``TypeError``;
+    the table shows both messages' first lines, torch's captured as it runs.
+    Where both answer, the losses and gradients must agree (dtype, shape, NaN
+    and infinities in the same places, values within a few roundings of the
+    dtype), unless the case is in ``declared`` (label: why lossnotes differs
+    on purpose; then they must differ).  Where only lossnotes refuses, the
+    case must be in ``stricter`` (label: why).  Raises ``AssertionError``
+    naming every case that breaks a rule, so a chapter cell fails the build;
+    otherwise returns the table.
+    """
+    import lossnotes
+
+    stricter, declared = stricter or {}, declared or {}
+    ours_loss = getattr(lossnotes, name)
+    ours_grad = getattr(lossnotes.grad, name)
+    table, broken = Edges(name), []
+    for case, (args, kwargs) in cases.items():
+        differentiable = tuple(
+            i
+            for i in wrt
+            if isinstance(args[i], np.ndarray) and args[i].dtype.kind == "f"
+        )
+        theirs = _outcome(
+            functools.partial(torch_loss, name, args, kwargs),
+            functools.partial(_torch_grad, name, args, kwargs, differentiable),
+        )
+        ours = _outcome(
+            functools.partial(ours_loss, *args, **kwargs),
+            functools.partial(ours_grad, *args, **kwargs),
+        )
+        verdict, kept = _verdict(
+            theirs, ours, case in stricter, case in declared
+        )
+        if not kept:
+            broken.append(f"{case}: {verdict}")
+        table.rows.append(
+            {"case": case, "torch": theirs, "ours": ours, "verdict": verdict}
+        )
+    if broken:
+        raise AssertionError(
+            f"lossnotes.{name} breaks the contract at the edges:\n"
+            + "\n".join(broken)
+            + "\n"
+            + repr(table)
+        )
+    return table
+
+
+# The torch.nn module of each loss.
+MODULES = {
+    "adaptive_log_softmax_with_loss": "AdaptiveLogSoftmaxWithLoss",
+    "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "cosine_embedding_loss": "CosineEmbeddingLoss",
+    "cross_entropy": "CrossEntropyLoss",
+    "ctc_loss": "CTCLoss",
+    "gaussian_nll_loss": "GaussianNLLLoss",
+    "hinge_embedding_loss": "HingeEmbeddingLoss",
+    "huber_loss": "HuberLoss",
+    "kl_div": "KLDivLoss",
+    "l1_loss": "L1Loss",
+    "linear_cross_entropy": "LinearCrossEntropyLoss",
+    "margin_ranking_loss": "MarginRankingLoss",
+    "mse_loss": "MSELoss",
+    "multi_margin_loss": "MultiMarginLoss",
+    "multilabel_margin_loss": "MultiLabelMarginLoss",
+    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss",
+    "nll_loss": "NLLLoss",
+    "poisson_nll_loss": "PoissonNLLLoss",
+    "smooth_l1_loss": "SmoothL1Loss",
+    "soft_margin_loss": "SoftMarginLoss",
+    "triplet_margin_loss": "TripletMarginLoss",
+    "triplet_margin_with_distance_loss": "TripletMarginWithDistanceLoss",
+}
+
+
+def module_class(name: str) -> type:
+    """``torch.nn.<Module>`` of the loss ``name`` (``torch.nn.L1Loss`` for
+    ``l1_loss``)."""
+    import torch
+
+    return getattr(torch.nn, MODULES[name])
+
+
+_EMPTY = inspect.Parameter.empty
+
+
+def _parameters(function: Any, skip_self: bool) -> dict[str, Any]:
+    parameters = list(inspect.signature(function).parameters.values())
+    return {
+        p.name: p.default
+        for p in parameters[1 if skip_self else 0 :]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+@dataclass
+class Signatures:
+    """The parameters of a loss's functional form and of its module, as
+    ``inspect.signature`` reads them from the installed torch."""
+
+    name: str
+    functional: dict[str, Any] | None
+    constructor: dict[str, Any]
+    call: dict[str, Any]
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """Tensor arguments the module's call names otherwise: a required
+        functional parameter whose place in the call holds a name that is
+        not one of the functional's required parameters
+        (``PoissonNLLLoss.forward(log_input, target)`` for ``input``)."""
+        functional = self.functional or {}
+        required = [p for p, d in functional.items() if d is _EMPTY]
+        call = list(self.call)
+        return {
+            name: call[position]
+            for position, name in enumerate(required)
+            if name not in self.call
+            and position < len(call)
+            and call[position] not in required
+        }
+
+    @property
+    def module_only(self) -> list[str]:
+        functional = self.functional or {}
+        return [p for p in self.constructor if p not in functional]
+
+    @property
+    def functional_only(self) -> list[str]:
+        return [
+            p
+            for p in self.functional or {}
+            if p not in self.constructor
+            and p not in self.call
+            and p not in self.renamed
+        ]
+
+    def _rows(self) -> list[list[str]]:
+        names = list(self.functional or {})
+        names += [p for p in [*self.call, *self.constructor] if p not in names]
+
+        def cell(table: dict[str, Any] | None, name: str, where: str) -> str:
+            if table is None or name not in table:
+                return "–"
+            default = table[name]
+            empty = default is _EMPTY
+            return where if empty else f"{where}, default {default!r}"
+
+        renamed = self.renamed
+        return [
+            [
+                name,
+                cell(self.functional, name, "yes"),
+                cell(self.constructor, name, "constructor"),
+                f"call, as {renamed[name]}"
+                if name in renamed
+                else "–"
+                if name in renamed.values()
+                else cell(self.call, name, "call"),
+            ]
+            for name in names
+            if name not in renamed.values() or name in (self.functional or {})
+        ]
+
+    def _header(self) -> list[str]:
+        module = MODULES[self.name]
+        functional = "–" if self.functional is None else f"F.{self.name}"
+        return ["parameter", functional, f"nn.{module}(...)", "module(...)"]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._header())
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in row)
+            + "</tr>"
+            for row in self._rows()
+        )
+        caption = (
+            f"Where each parameter of {self.name} is given, as "
+            "inspect.signature reads the installed torch"
+        )
+        return (
+            '<table class="agreement signatures">'
+            f"<caption>{html.escape(caption)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [" | ".join(self._header())]
+        lines += [" | ".join(row) for row in self._rows()]
+        return "\n".join(lines)
+
+
+def signatures(name: str) -> Signatures:
+    """Which parameters torch's functional ``name`` takes, which its module's
+    constructor takes, and which the module's call, with their defaults."""
+    import torch.nn.functional as F
+
+    module = module_class(name)
+    functional = getattr(F, name, None)
+    return Signatures(
+        name,
+        None if functional is None else _parameters(functional, False),
+        _parameters(module.__init__, True),
+        _parameters(module.forward, True),
+    )
+
+
+def second_derivatives(
+    name: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+    wrt: Sequence[int] = (0,),
+) -> str | None:
+    """Whether torch 2.13 differentiates its own gradient of ``name``: None
+    where ``torch.autograd.gradgradcheck`` passes at the float64 ``args``
+    (with respect to ``args[i]`` for ``i`` in ``wrt``), otherwise the first
+    line of the error torch raises (its backward has no derivative)."""
+    import torch
+
+    kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
+    chosen = tuple(_to_torch(args[i], requires_grad=True) for i in wrt)
+
+    def loss(*differentiated: Any) -> Any:
+        tensors = [_to_torch(a) for a in args]
+        for i, tensor in zip(wrt, differentiated):
+            tensors[i] = tensor
+        result = torch_function(name)(*tensors, **kw)
+        return result[-1] if isinstance(result, tuple) else result
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.autograd.gradgradcheck(loss, chosen)
+    except Exception as error:  # torch's message is the answer
+        return _first_line(error)
+    return None

@@ -34,14 +34,17 @@ def build_command(source: Path, extra: tuple[str, ...] = ()) -> list[str]:
     return [str(JUPYTER_BOOK), "build", str(source), "-W", "-n", "--keep-going", *extra]
 
 
-def preexecute(book: Path, *build: str, **env: str) -> subprocess.CompletedProcess:
-    """Run tools/preexecute.py on ``book``; with ``build``, a build command run alongside, as
-    `make book` runs it."""
+def preexecute(
+    book: Path, *build: str, options: tuple[str, ...] = (), **env: str
+) -> subprocess.CompletedProcess:
+    """Run tools/preexecute.py on ``book`` with its ``options``; with ``build``, a build command
+    run alongside, as `make book` runs it; ``env`` added to the environment."""
     return subprocess.run(
         [
             sys.executable,
             str(ROOT / "tools" / "preexecute.py"),
             str(book),
+            *options,
             *(("--", *build) if build else ()),
         ],
         capture_output=True,

@@ -64,6 +64,24 @@ def test_apply_reduction_on_empty_and_dtype() -> None:
     assert _core.apply_reduction(loss, "none") is loss
 
 
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_float16_reductions_accumulate_in_float32_as_torch_does(reduction) -> None:
+    # 200 squared errors of 20 (torch 2.13.0: mean 400, sum inf, both float16): the float16
+    # sum 80000 is past 65504, but torch adds in float32 and rounds once.
+    squares = np.full(200, 400.0, dtype=np.float16)
+    theirs = getattr(torch.from_numpy(squares), reduction)().numpy()
+    ours = _core.apply_reduction(squares, reduction)
+    assert ours.dtype == np.float16 and ours.shape == ()
+    np.testing.assert_array_equal(ours, theirs)
+    assert (reduction == "mean") == np.isfinite(ours)
+
+
+def test_zero_dimensional_results_are_arrays() -> None:
+    loss = np.float64(0.5) * np.ones(())  # NumPy makes a scalar of 0-d arithmetic
+    assert type(_core.apply_reduction(loss, "none")) is np.ndarray
+    assert type(_core.unbroadcast(np.float64(2.0), ())) is np.ndarray
+
+
 def test_reduce_backward_shapes_and_refusal() -> None:
     grad = _core.reduce_backward(None, (2, 3), np.dtype(np.float64), "mean")
     assert grad.shape == (2, 3) and np.all(grad == 1 / 6)
@@ -141,3 +159,71 @@ def test_broadcast_pair_promotes_as_torch_after_broadcasting(shape_x, shape_y) -
         expanded_x, expanded_y = _core.broadcast_pair(x, y)
         theirs = torch.nn.functional.l1_loss(torch.from_numpy(x), torch.from_numpy(y))
     assert expanded_x.dtype == expanded_y.dtype == theirs.numpy().dtype
+
+
+# What torch's argument parser takes for a float (torch 2.13.0: margin_ranking_loss's margin,
+# huber_loss's delta, cross_entropy's label_smoothing): Python and NumPy numbers and bools;
+# not a string, None, complex or a 0-d NumPy array.
+@pytest.mark.parametrize("value", [1, 1.5, True, np.float32(0.5), np.int64(2), np.bool_(True)])
+def test_real_number_takes_what_torchs_parser_takes(value) -> None:
+    assert _core.real_number(value, "margin") == float(value)
+    theirs = torch.nn.functional.huber_loss(torch.zeros(1), torch.ones(1), delta=value)
+    assert theirs.shape == ()
+
+
+@pytest.mark.parametrize("value", ["1", None, 1 + 0j, np.array(1.0), np.array([1.0])])
+def test_real_number_refuses_what_torchs_parser_refuses(value) -> None:
+    with pytest.raises(TypeError, match="margin must be a real number"):
+        _core.real_number(value, "margin")
+    with pytest.raises(TypeError):
+        torch.nn.functional.huber_loss(torch.zeros(1), torch.ones(1), delta=value)
+
+
+def test_check_flag_takes_bools_only() -> None:
+    assert _core.check_flag(np.bool_(False), "swap") is False
+    for value in (1, "yes", None):
+        with pytest.raises(TypeError, match="swap must be a bool"):
+            _core.check_flag(value, "swap")
+
+
+def test_label_smoothing_rule() -> None:
+    # torch takes True as 1 and refuses 1.5; below 0 and NaN it silently smooths nothing.
+    assert _core.check_label_smoothing(True) == 1.0
+    for value in (1.5, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\]"):
+            _core.check_label_smoothing(value)
+    with pytest.raises(TypeError, match="label_smoothing must be a real number"):
+        _core.check_label_smoothing("0.1")
+
+
+def test_smoothing_mixes() -> None:
+    np.testing.assert_array_equal(
+        _core.smooth_index_terms(np.array([2.0]), np.array([6.0]), 0.5, 3), [2.0]
+    )
+    np.testing.assert_array_equal(
+        _core.smooth_probabilities(np.array([1.0, 0.0]), 0.5, 2), [0.75, 0.25]
+    )
+
+
+def test_common_shape_names_every_array() -> None:
+    shapes = {"input1": np.ones((2, 3)), "input2": np.ones(3), "target": np.ones((2, 1))}
+    assert _core.common_shape(**shapes) == (2, 3)
+    with pytest.raises(ValueError, match=r"input1 of shape \(2, 3\), input2 of shape \(4,\) "
+                                         r"and target of shape \(2, 1\)"):
+        _core.common_shape(**{**shapes, "input2": np.ones(4)})
+
+
+def test_check_class_indices_names_the_dtypes() -> None:
+    assert _core.check_class_indices(np.array([1]), (np.int64,)).dtype == np.int64
+    with pytest.raises(TypeError, match="dtype int64 or uint8; got float64; a hint"):
+        _core.check_class_indices(np.array([1.0]), (np.int64, np.uint8), "; a hint")
+
+
+def test_operation_dtype_as_torch() -> None:
+    cases = [(np.ones(2, np.float32), np.ones(2, np.int64)),
+             (np.ones(2, np.int64), np.ones(2, np.float16)),
+             (np.ones(2, np.float32), np.ones((), np.float64)),
+             (np.ones(2, np.float16), np.ones(2, np.float32))]
+    for first, second in cases:
+        theirs = (torch.from_numpy(first) * torch.from_numpy(second)).numpy().dtype
+        assert _core.operation_dtype(first, second) == theirs

@@ -167,9 +167,8 @@ similar = np.array([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
 emb1 = np.array([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0], [0.0, 0.0, 0.0]])
 emb2 = np.array([[1.0, 1.0, 0.0], [0.5, -1.0, 0.0], [1.0, 2.0, 3.0]])
 pair_labels = np.array([1.0, -1.0, 1.0])
-# Margin ranking and cosine embedding rows are refusals only (and stricter-than-torch rows):
-# test_what_both_accept_agrees compares one gradient, and both losses have two predictions;
-# test_embedding.py checks what torch accepts, shape by shape and label by label.
+# Margin ranking and cosine embedding rows are mostly refusals: test_embedding.py checks what
+# torch accepts, shape by shape and label by label (and at the edges of every dtype).
 COMPLEX_LABEL = (
     "a label is 1, -1 or another real number; torch only compares a complex one with 1 and -1, "
     "so lossnotes refuses it rather than guess what it means"
@@ -179,9 +178,7 @@ anchors = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
 positives = np.array([[0.5, 0.0], [1.0, 2.0], [0.0, 0.0]])
 negatives = np.array([[2.0, 1.0], [1.0, 2.5], [0.0, 3.0]])
 triplet = (anchors, positives, negatives)
-# Triplet rows are refusals only (and stricter-than-torch rows): test_what_both_accept_agrees
-# compares one gradient, and both losses have three predictions; test_embedding.py checks what
-# torch accepts.
+# Triplet rows are mostly refusals: test_embedding.py checks what torch accepts.
 CLASS_HINGES = ("multilabel_margin_loss", "multi_margin_loss")
 EMPTY_BATCH = (
     "torch checks the dtypes of target and weight in its kernel, which an empty batch never "
@@ -973,6 +970,23 @@ TABLE: list[Row] = [
           {"reduction": "none", "margin": -1.0}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("hinge_embedding_loss", "NaN margin", (distances, similar),
           {"reduction": "none", "margin": float("nan")}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("hinge_embedding_loss", "margin beyond float32's range", (distances.astype(np.float32),
+                                                                     similar), {"margin": 1e300},
+          torch=Refuses(RuntimeError, "value cannot be converted to type float without overflow"),
+          ours=Refuses(ValueError, "margin")),
+    *rows("hinge_embedding_loss", "margin beyond float16's range",
+          (distances.astype(np.float16), similar), {"margin": -7e4},
+          torch=Refuses(RuntimeError, "value cannot be converted to type c10::Half without"),
+          ours=Refuses(ValueError, "margin")),
+    *rows("hinge_embedding_loss", "margin beyond float16's range, input of one element",
+          (distances[:1, :1].astype(np.float16), similar[:1, :1]), {"margin": 7e4},
+          torch=ACCEPTS, ours=Refuses(ValueError, "margin"),
+          why_stricter="torch fills a tensor of the input's dtype with the margin and refuses one "
+          "that does not fit, except for a float16 tensor of one element, whose fill takes "
+          "another path and gives inf; lossnotes refuses it whatever the size"),
+    *rows("hinge_embedding_loss", "float16 distances (torch computes each step in float32)",
+          (distances.astype(np.float16), similar), {"reduction": "none", "margin": 1.3},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("hinge_embedding_loss", "legacy flags override reduction", (distances, similar),
           {"size_average": False, "reduce": True, "reduction": "none"},
           torch=ACCEPTS, ours=ACCEPTS),
@@ -1030,6 +1044,15 @@ TABLE: list[Row] = [
           (emb1.astype(complex), emb2.astype(complex), pair_labels),
           torch=Refuses(NotImplementedError, "clamp is not supported for complex types"),
           ours=Refuses(TypeError, "input1")),
+    *rows("cosine_embedding_loss", "boolean input1 beside a float input2",
+          (emb1 > 0, emb2, pair_labels), torch=ACCEPTS, ours=Refuses(TypeError, "input1"),
+          why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("cosine_embedding_loss", "boolean embeddings (torch's forward computes in float32)",
+          (emb1 > 0, emb2 > 0, pair_labels), torch=ACCEPTS, ours=Refuses(TypeError, "input1"),
+          why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("cosine_embedding_loss", "float16 embeddings (torch sums them in float32)",
+          (emb1.astype(np.float16), emb2.astype(np.float16), pair_labels),
+          {"reduction": "none", "margin": 0.2}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("cosine_embedding_loss", "margin that is a string", (emb1, emb2, pair_labels),
           {"margin": "1"},
           torch=Refuses(TypeError, "argument 'margin' (position 4) must be float, not str"),
@@ -1110,6 +1133,16 @@ TABLE: list[Row] = [
           {"distance_function": lambda x1, x2: abs(x1 - x2).sum(-1)}, grad_output=np.asarray(1.0),
           torch=ACCEPTS, ours=Refuses(TypeError, "distance_function"),
           why_stricter="lossnotes.grad cannot differentiate an arbitrary NumPy callable"),
+    *rows("triplet_margin_with_distance_loss", "boolean anchor with a distance that takes it",
+          (anchors > 0, positives, negatives),
+          {"distance_function": lambda x1, x2: 1.0 - torch.nn.functional.cosine_similarity(x1, x2)},
+          torch=ACCEPTS, ours=Refuses(TypeError, "anchor"), why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows(TRIPLETS, "boolean anchor beside float embeddings", (anchors > 0, positives, negatives),
+          torch=Refuses(RuntimeError, "Subtraction, the `-` operator, with a bool tensor"),
+          ours=Refuses(TypeError, "anchor")),
+    *rows(TRIPLETS, "float16 embeddings (torch's norms accumulate in float32)",
+          tuple(x.astype(np.float16) for x in triplet), {"reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows(TRIPLETS, "grad_output of the wrong shape", triplet, {"reduction": "none"},
           grad_output=np.ones(2),
           torch=Refuses(RuntimeError, "Mismatch in shape"),

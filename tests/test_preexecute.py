@@ -188,3 +188,58 @@ def test_a_forked_kernel_gives_what_a_fresh_one_gives(book: Path, tmp_path_facto
     assert [cells[0] for cells in warm_outputs.values()] == [
         cells[0] for cells in fresh_outputs.values()
     ]
+
+
+def _tools() -> None:
+    import sys
+
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+
+
+def test_settings_are_jupyter_books_own(book: Path) -> None:
+    """The extensions come from Jupyter Book's configuration of the book (the tiny book names
+    two; the rest is Jupyter Book's), and the cache is myst-nb's default place."""
+    _tools()
+    from jupyter_book.config import get_final_config
+    from preexecute import read_settings
+
+    settings = read_settings(book)
+    config, _ = get_final_config(user_yaml=book / "_config.yml",
+                                 cli_config={"latex_individualpages": False}, sourcedir=book)
+    assert settings.extensions == config["myst_enable_extensions"] == ["colon_fence", "dollarmath"]
+    assert settings.mode == "cache" and settings.cache == book / "_build" / ".jupyter_cache"
+    assert settings.timeout == config["nb_execution_timeout"]
+
+
+def test_kernels_listen_on_the_ports_assigned_them() -> None:
+    """Each kernel gets five ports of its own, free when assigned, and listens on them: kernels
+    started at once by several workers no longer pick the same free port."""
+    import asyncio
+    import socket
+
+    _tools()
+    import warmkernel
+
+    blocks = warmkernel.free_port_blocks(3)
+    ports = [port for block in blocks for port in block]
+    assert [len(block) for block in blocks] == [5, 5, 5] and len(set(ports)) == 15
+    for port in ports:  # free now
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))
+
+    async def start_and_stop() -> dict:
+        manager = warmkernel.KernelManager(kernel_name="python3")
+        with warmkernel.ports(blocks[1]):
+            await manager.start_kernel()
+        try:
+            client = manager.client()
+            client.start_channels()
+            await client.wait_for_ready(timeout=60)
+            client.stop_channels()
+            return manager.get_connection_info()
+        finally:
+            await manager.shutdown_kernel(now=True)
+
+    info = asyncio.run(start_and_stop())
+    assert tuple(info[channel] for channel in warmkernel.CHANNELS) == blocks[1]

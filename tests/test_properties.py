@@ -144,6 +144,38 @@ def test_loss_gradient_and_warnings_agree_with_torch(spec: LossSpec, data: st.Da
                      precision=precision, magnitude=magnitude)
 
 
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.other_wrt], ids=lambda spec: spec.name)
+@given(data=st.data())
+def test_gradient_with_respect_to_every_differentiable_argument_agrees_with_torch(
+    spec: LossSpec, data: st.DataObject
+) -> None:
+    """lossnotes.grad.<name>(..., wrt=names) against torch's autograd for the predictions and
+    every other argument torch differentiates (targets, weights) that the call passes as a
+    floating array, in a drawn order."""
+    call = data.draw(spec.calls(), label="call")
+    options = data.draw(spec.reduction_options(), label="options")
+    call = spec.torch_differentiable(call) or call
+    names = spec.parameter_names()
+    given_ = {**dict(zip(names, call.args)), **call.kwargs}
+    candidates = [names[i] for i in spec.wrt] + [
+        name for name in spec.other_wrt
+        if isinstance(given_.get(name), np.ndarray) and given_[name].dtype.kind == "f"
+    ]
+    chosen = data.draw(st.permutations(candidates), label="wrt")
+    theirs_loss, _ = _torch_loss_and_warnings(spec, call, options)
+    upstream = _grad_output(data, theirs_loss)
+    positions = [names.index(name) if name not in call.kwargs else name for name in chosen]
+    _, theirs = torch_gradient(spec.name, call.args, {**call.kwargs, **options}, positions,
+                               upstream)
+    ours = _quietly(spec.grad, *call.args, **call.kwargs, **options, grad_output=upstream,
+                    wrt=tuple(chosen))
+    assert isinstance(ours, tuple) and len(ours) == len(chosen)
+    magnitude = _gradient_magnitude(spec, call, options, upstream)
+    for name, ours_, theirs_ in zip(chosen, ours, _as_tuple(theirs)):
+        assert_close(ours_, theirs_, f"gradient with respect to {name}",
+                     precision=call.precision(theirs_), magnitude=magnitude)
+
+
 @every_loss_but_the_exempt("test_sum_is_the_sum_of_none")
 @given(data=st.data())
 def test_sum_is_the_sum_of_none(spec: LossSpec, data: st.DataObject) -> None:

@@ -16,9 +16,12 @@ folder, with the book's timeout), and stored with ``cache_notebook_bundle``; the
 jupyter-cache's hash of the code cells and the kernelspec.  (Jupyter-cache's own
 ``local-parallel`` executor does the same, but reads MyST files without the book's extensions.)
 
-Usage: ``python tools/preexecute.py [BOOK] [-- BUILD COMMAND]`` (default: the current
-directory).  When nothing changed it only hashes the chapters.  If a chapter raises, its
-traceback is printed and the exit status is 1, after the other chapters have run.
+Usage: ``python tools/preexecute.py [BOOK] [--cache DIR] [--exclude PATTERN ...]
+[-- BUILD COMMAND]`` (default: the current directory).  ``--cache`` executes into another
+cache than the book's (an empty one executes every chapter: tests/test_dispatch.py runs them so
+on other SIMD code paths), ``--exclude`` leaves out pages as the book's own
+``exclude_patterns`` do.  When nothing changed it only hashes the chapters.  If a chapter
+raises, its traceback is printed and the exit status is 1, after the other chapters have run.
 
 With a build command (``make book`` passes ``jupyter-book build``), the build is started first
 and runs alongside the execution of the pending chapters: Sphinx starts up and reads the other
@@ -29,8 +32,10 @@ chapter failed (the build is stopped).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
+import importlib.util
 import io
 import json
 import os
@@ -38,7 +43,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -49,6 +54,19 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 from myst_parser.config.main import MdParserConfig
+
+
+def _pipe_variable() -> str:
+    """The variable that names the pipe, from the extension whose protocol it is (loaded from
+    its file: the kernels forked from here must not find _ext/ on their path)."""
+    path = Path(__file__).resolve().parent.parent / "_ext" / "preexecuted.py"
+    spec = importlib.util.spec_from_file_location("_lossnotes_preexecuted", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ENVIRONMENT
+
+
+PIPE_VARIABLE = _pipe_variable()
 
 # What the chapters import that takes long to import: imported once, before the kernels fork
 # (warmkernel.preload adds the kernel's own modules).  torch.autograd.grad imports symbolic_shapes,
@@ -63,8 +81,6 @@ PRELOAD = (
     "lossnotes.torchcheck",
 )
 
-# Jupyter Book's defaults (jupyter_book/default_config.yml) where _config.yml says nothing.
-DEFAULT_EXTENSIONS = ["colon_fence", "dollarmath", "linkify", "substitution", "tasklist"]
 
 
 @dataclass(frozen=True)
@@ -78,27 +94,25 @@ class Settings:
 
 
 def read_settings(book: Path) -> Settings:
-    """The execution settings of ``book/_config.yml``, with ``sphinx: config:`` winning, as in
-    Jupyter Book."""
-    config = yaml.safe_load((book / "_config.yml").read_text()) or {}
-    execute = config.get("execute") or {}
-    sphinx = (config.get("sphinx") or {}).get("config") or {}
+    """The execution settings the build will use: the Sphinx configuration Jupyter Book itself
+    makes of ``book/_config.yml`` and its own defaults (``get_final_config``)."""
+    from jupyter_book.config import get_final_config
 
-    def setting(sphinx_key: str, execute_key: str, default: Any) -> Any:
-        return sphinx.get(sphinx_key, execute.get(execute_key, default))
-
-    cache = setting("nb_execution_cache_path", "cache", "") or "_build/.jupyter_cache"
-    extensions = sphinx.get(
-        "myst_enable_extensions",
-        (config.get("parse") or {}).get("myst_enable_extensions", DEFAULT_EXTENSIONS),
+    # The CLI's one option without a default there; `jupyter-book build` passes False too.
+    config, _ = get_final_config(
+        user_yaml=book / "_config.yml",
+        cli_config={"latex_individualpages": False},
+        sourcedir=book,
     )
+    # An empty cache path is myst-nb's "next to the output": <_build/html>/../.jupyter_cache.
+    cache = config.get("nb_execution_cache_path") or "_build/.jupyter_cache"
     return Settings(
-        mode=str(setting("nb_execution_mode", "execute_notebooks", "auto")),
+        mode=str(config["nb_execution_mode"]),
         cache=book / cache,
-        timeout=setting("nb_execution_timeout", "timeout", 30),
-        allow_errors=bool(setting("nb_execution_allow_errors", "allow_errors", False)),
-        exclude=list(setting("nb_execution_excludepatterns", "exclude_patterns", []) or []),
-        extensions=list(extensions or []),
+        timeout=config["nb_execution_timeout"],
+        allow_errors=bool(config["nb_execution_allow_errors"]),
+        exclude=list(config.get("nb_execution_excludepatterns") or []),
+        extensions=list(config.get("myst_enable_extensions") or []),
     )
 
 
@@ -137,37 +151,25 @@ def read_notebook(path: Path, md_config: MdParserConfig) -> nbformat.NotebookNod
     return read_myst_markdown_notebook(text, config=md_config, add_source_map=True, path=str(path))
 
 
-def execute(path: Path, notebook: nbformat.NotebookNode, settings: Settings) -> tuple[Any, ...]:
+def execute(
+    path: Path, notebook: nbformat.NotebookNode, settings: Settings, ports: tuple[int, ...]
+) -> tuple[Any, ...]:
     """Run in a worker process: execute ``notebook`` as myst-nb would, in its folder, in a
-    kernel forked from this process (see warmkernel.py) unless LOSSNOTES_FRESH_KERNELS is set."""
+    kernel forked from this process (see warmkernel.py) unless LOSSNOTES_FRESH_KERNELS is set,
+    listening on the ``ports`` the parent assigned it."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     fresh = bool(os.environ.get("LOSSNOTES_FRESH_KERNELS"))
-    for attempt in range(KERNEL_STARTS):
-        try:
-            with contextlib.nullcontext() if fresh else warmkernel.seed():
-                result = single_nb_execution(
-                    notebook,
-                    cwd=str(path.parent),
-                    timeout=settings.timeout,
-                    allow_errors=settings.allow_errors,
-                    meta_override=True,
-                    **({} if fresh else {"kernel_manager_class": warmkernel.KernelManager}),
-                )
-            break
-        except RuntimeError as error:
-            # A kernel that dies before it answers has run none of the chapter: the ports
-            # jupyter_client picked for it (free when picked) were taken meanwhile by a kernel
-            # that another worker started.  Start it again, on new ports.
-            if "Kernel died before replying" not in str(error) or attempt + 1 == KERNEL_STARTS:
-                raise
-            print(f"preexecute: {path.name}: the kernel died as it started; starting another",
-                  file=sys.stderr, flush=True)
+    with contextlib.nullcontext() if fresh else warmkernel.seed(), warmkernel.ports(ports):
+        result = single_nb_execution(
+            notebook,
+            cwd=str(path.parent),
+            timeout=settings.timeout,
+            allow_errors=settings.allow_errors,
+            meta_override=True,
+            kernel_manager_class=warmkernel.KernelManager,
+        )
     return result.nb, result.time, result.exc_string if result.err is not None else None
-
-
-# How many times a chapter's kernel is started before its death at start-up fails the build.
-KERNEL_STARTS = 3
 
 
 def main(argv: list[str]) -> int:
@@ -175,12 +177,22 @@ def main(argv: list[str]) -> int:
         argv, command = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     else:
         command = []
-    book = Path(argv[0] if argv else ".").resolve()
+    options = argparse.ArgumentParser(prog="preexecute")
+    options.add_argument("book", nargs="?", default=".", type=Path)
+    options.add_argument("--cache", type=Path)
+    options.add_argument("--exclude", action="append", default=[])
+    arguments = options.parse_args(argv)
+    book = arguments.book.resolve()
     # The build starts first: it takes longer to start up than this script takes to hash the
     # chapters, and waits for the list of pending ones only once it is ready to read.
     build = Build(command) if command else None
     try:
         settings = read_settings(book)
+        settings = replace(
+            settings,
+            cache=(arguments.cache or settings.cache).resolve(),
+            exclude=settings.exclude + arguments.exclude,
+        )
         pending = pending_notebooks(book, settings) if settings.mode == "cache" else []
         if build is not None:
             build.tell({"pending": [str(path) for path, _ in pending]})
@@ -239,9 +251,10 @@ def pending_notebooks(book: Path, settings: Settings) -> list[tuple[Path, nbform
 
 class Build:
     """The build command, started at once and told through a pipe which chapters are pending
-    and when each is cached (the protocol of _ext/preexecuted.py)."""
+    and when each is cached (the protocol of _ext/preexecuted.py, whose variable names the
+    pipe)."""
 
-    ENVIRONMENT = "LOSSNOTES_PREEXECUTE_FD"
+    ENVIRONMENT = PIPE_VARIABLE
 
     def __init__(self, command: list[str]) -> None:
         read, self.descriptor = os.pipe()
@@ -288,8 +301,13 @@ def execute_all(
     failed = []
     # The workers, and the kernels they fork, must not hold the build's pipe open.
     close_pipe = None if build is None else functools.partial(os.close, build.descriptor)
+    # Ports for each kernel, assigned here: kernels that picked their own at once could collide.
+    blocks = warmkernel.free_port_blocks(len(pending))
     with ProcessPoolExecutor(workers, initializer=close_pipe) as pool:
-        futures = {pool.submit(execute, path, nb, settings): path for path, nb in pending}
+        futures = {
+            pool.submit(execute, path, nb, settings, block): path
+            for (path, nb), block in zip(pending, blocks)
+        }
         for future in as_completed(futures):
             path = futures[future]
             name = path.relative_to(book)

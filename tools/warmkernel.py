@@ -18,6 +18,12 @@ Use, in a process that executes one notebook at a time::
 
 The seed is forked before the notebook client starts its event loop, and waits on a pipe for
 the command and environment it is to run the kernel with.
+
+Ports: jupyter_client picks each of a kernel's five ports by binding a socket to a free port and
+releasing it; the kernel binds it later.  Kernels started at once by several processes could so
+be handed the same port, and the slower one died as it started.  Here the process that starts
+the workers assigns each kernel ports of its own (:func:`free_port_blocks`), and
+:class:`KernelManager` uses them (``with warmkernel.ports(block):``), fresh kernels included.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import gc
 import importlib
 import json
 import os
+import random
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
@@ -210,10 +218,52 @@ class Provisioner(LocalProvisioner):
         return self.connection_info
 
 
+# The channels of a kernel's connection file, one port each.
+CHANNELS = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
+
+_ports: tuple[int, ...] | None = None
+
+
+def free_port_blocks(count: int, host: str = "127.0.0.1") -> list[tuple[int, ...]]:
+    """``count`` disjoint blocks of ports, one port per channel each, free on ``host`` now.
+
+    Consecutive ports from a random start among the unprivileged ones, so that two builds on
+    one machine are unlikely to start from the same place; a taken port is skipped.
+    """
+    found: list[int] = []
+    port = random.randrange(20000, 60000)
+    while len(found) < count * len(CHANNELS):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+                found.append(port)
+            except OSError:
+                pass
+        port = port + 1 if port < 65535 else 20000
+    size = len(CHANNELS)
+    return [tuple(found[i : i + size]) for i in range(0, len(found), size)]
+
+
+@contextlib.contextmanager
+def ports(block: tuple[int, ...]) -> Iterator[None]:
+    """The kernel started inside the ``with`` block listens on ``block``."""
+    global _ports
+    _ports = block
+    try:
+        yield
+    finally:
+        _ports = None
+
+
 class KernelManager(AsyncKernelManager):
-    """AsyncKernelManager with the :class:`Provisioner`; pass as ``kernel_manager_class``."""
+    """AsyncKernelManager with the :class:`Provisioner` and the assigned :func:`ports`; pass
+    as ``kernel_manager_class``."""
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        if _ports is not None:  # jupyter_client then writes them, and picks none
+            self.cache_ports = False
+            for channel, port in zip(CHANNELS, _ports, strict=True):
+                setattr(self, channel, port)
         self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
         if self.provisioner is None:
             self.provisioner = Provisioner(
