@@ -9,6 +9,7 @@ families (likelihoods, margins, sequences) import them from here.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -36,6 +37,19 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",
 ]
+
+
+def _quiet(function: Any) -> Any:
+    """``function`` with NumPy's floating-point warnings off: torch's
+    arithmetic never warns (an overflow is inf, 0 / 0 NaN), nor does
+    lossnotes'."""
+
+    @functools.wraps(function)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
 
 
 def _softmax_dim(name: str, ndim: int, dim: Any, stacklevel: int) -> int:
@@ -72,6 +86,7 @@ def _softmax_input(input: Any, dtype: Any) -> np.ndarray:
     return input
 
 
+@_quiet
 def log_softmax(
     input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> np.ndarray:
@@ -133,6 +148,7 @@ def log_softmax(
     return (shifted - np.log(total)).reshape(input.shape)
 
 
+@_quiet
 def softmax(
     input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> np.ndarray:
@@ -190,6 +206,7 @@ def softmax(
     return exponentials.reshape(input.shape)
 
 
+@_quiet
 def sigmoid(input: Any) -> np.ndarray:
     r"""Logistic sigmoid, without overflow for logits of either sign.
 
@@ -242,6 +259,7 @@ def sigmoid(input: Any) -> np.ndarray:
     )
 
 
+@_quiet
 def logsigmoid(input: Any) -> np.ndarray:
     r"""Logarithm of the sigmoid, finite for every finite logit.
 
@@ -985,6 +1003,7 @@ def _probability_target(
     return target
 
 
+@_quiet
 def cross_entropy(
     input: Any,
     target: Any,
@@ -1103,6 +1122,7 @@ def cross_entropy(
     )
 
 
+@_quiet
 def nll_loss(
     input: Any,
     target: Any,
@@ -1273,6 +1293,7 @@ def _index_grad(
     return grad
 
 
+@_quiet
 def cross_entropy_grad(
     input: Any,
     target: Any,
@@ -1322,6 +1343,7 @@ def cross_entropy_grad(
     )
 
 
+@_quiet
 def nll_loss_grad(
     input: Any,
     target: Any,
@@ -1546,6 +1568,7 @@ def _logits(
     return input, target, weight, pos_weight
 
 
+@_quiet
 def binary_cross_entropy(
     input: Any,
     target: Any,
@@ -1632,6 +1655,7 @@ def binary_cross_entropy(
     return apply_reduction(np.asarray(loss), reduction)
 
 
+@_quiet
 def binary_cross_entropy_grad(
     input: Any,
     target: Any,
@@ -1674,6 +1698,7 @@ def binary_cross_entropy_grad(
     return np.asarray(grad)
 
 
+@_quiet
 def binary_cross_entropy_with_logits(
     input: Any,
     target: Any,
@@ -1770,6 +1795,7 @@ def binary_cross_entropy_with_logits(
     return apply_reduction(np.asarray(loss), reduction)
 
 
+@_quiet
 def binary_cross_entropy_with_logits_grad(
     input: Any,
     target: Any,

@@ -18,6 +18,7 @@ from ._classification import (
     _half_of,
     _half_scaled,
     _operate,
+    _quiet,
     _torch_sum,
     _upstream,
     logsigmoid,
@@ -145,6 +146,7 @@ def _multilabel_pairs(input: Any, target: Any):
     return input, scores, shape, rows, pair_classes, multiplicity, z, active
 
 
+@_quiet
 def multilabel_margin_loss(
     input: Any,
     target: Any,
@@ -222,6 +224,7 @@ def multilabel_margin_loss(
     return apply_reduction(loss.reshape(shape), reduction)
 
 
+@_quiet
 def multilabel_margin_loss_grad(
     input: Any,
     target: Any,
@@ -322,6 +325,7 @@ def _multi_margin_terms(
     return input, scores, target.shape, labels, z, active, class_weight
 
 
+@_quiet
 def multi_margin_loss(
     input: Any,
     target: Any,
@@ -405,6 +409,7 @@ def multi_margin_loss(
     return apply_reduction(loss.reshape(shape), reduction)
 
 
+@_quiet
 def multi_margin_loss_grad(
     input: Any,
     target: Any,
@@ -499,6 +504,7 @@ def _margin_product(input: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.asarray(np.multiply(input, target, dtype=dtype))
 
 
+@_quiet
 def soft_margin_loss(
     input: Any,
     target: Any,
@@ -614,6 +620,7 @@ def _log1p_of_fraction(fraction: np.ndarray) -> np.ndarray:
     return np.where(step == 0, fraction, result)
 
 
+@_quiet
 def soft_margin_loss_grad(
     input: Any,
     target: Any,
@@ -710,6 +717,7 @@ def _multilabel_prepare(input: Any, target: Any, weight: Any):
     return input, target, weight, shape, dtype, input.ndim - 1
 
 
+@_quiet
 def multilabel_soft_margin_loss(
     input: Any,
     target: Any,
@@ -815,6 +823,7 @@ def _multilabel_terms(
     return positive, negative, loss, weighted
 
 
+@_quiet
 def multilabel_soft_margin_loss_grad(
     input: Any,
     target: Any,

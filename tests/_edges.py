@@ -56,6 +56,20 @@ def _outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return error
 
 
+def _our_outcome(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The result of a lossnotes function, or the exception raised; it must not warn about
+    its arithmetic (NumPy's RuntimeWarning), as torch does not."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any refusal is an outcome
+            result = error
+    arithmetic = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert not arithmetic, f"{function.__name__} warns: {arithmetic}"
+    return result
+
+
 def assert_agrees(
     ours: Any,
     theirs: np.ndarray,
@@ -116,12 +130,12 @@ def assert_same_outcome(
     """
     label = f"{name}{tuple(getattr(a, 'shape', a) for a in args)} {kwargs}"
     theirs = _outcome(torch_loss, name, args, kwargs)
-    ours = _outcome(getattr(lossnotes, name), *args, **kwargs)
+    ours = _our_outcome(getattr(lossnotes, name), *args, **kwargs)
     if isinstance(theirs, Exception):
         assert isinstance(ours, (ValueError, TypeError)), (
             f"{label}: torch refuses ({theirs!r}), lossnotes gives {ours!r}"
         )
-        our_grad = _outcome(getattr(lossnotes.grad, name), *args, **kwargs)
+        our_grad = _our_outcome(getattr(lossnotes.grad, name), *args, **kwargs)
         assert isinstance(our_grad, (ValueError, TypeError)), (
             f"{label}: torch refuses, lossnotes.grad gives {our_grad!r}"
         )
@@ -138,7 +152,8 @@ def assert_same_outcome(
     their_grad = _outcome(torch_gradient, name, args, kwargs, grad_output=upstream)
     if isinstance(their_grad, Exception):  # torch's backward refuses what its forward took
         return "accepted"
-    our_grad = _outcome(getattr(lossnotes.grad, name), *args, **kwargs, grad_output=upstream)
+    our_grad = _our_outcome(getattr(lossnotes.grad, name), *args, **kwargs,
+                            grad_output=upstream)
     assert not isinstance(our_grad, Exception), f"{label}: lossnotes.grad raises {our_grad!r}"
     if keep.all():
         scale = 0 if grad_scale is None else grad_scale(their_grad[1], upstream)
