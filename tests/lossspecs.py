@@ -1156,7 +1156,9 @@ _MARGIN_SHAPES = st.one_of(
 
 def _class_scores(draw: st.DrawFn) -> tuple[np.ndarray, np.random.Generator]:
     shape = draw(_MARGIN_SHAPES, label="input shape")
-    dtype = draw(st.sampled_from(FLOAT_DTYPES), label="input dtype")
+    # Not float16, which torch's kernels refuse (test_margin.py checks that, and the empty
+    # float16 batch that never reaches them).
+    dtype = draw(st.sampled_from(FLOAT_DTYPES[1:]), label="input dtype")
     style = draw(st.sampled_from(VALUE_STYLES), label="input values")
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
     return values(rng, shape, dtype, style, 1.0), rng
@@ -1211,9 +1213,12 @@ def multi_margin_calls(draw: st.DrawFn) -> Call:
         kwargs["weight"] = weights(rng, (classes,), input.dtype)
     return Call(args=(input, target), kwargs=kwargs, **_sample_axes(input, target.ndim == 1))
 # torch's soft_margin_loss computes log1p(exp(-y x)) as written, which overflows past -y x of
-# about 88.7 in float32, where lossnotes stays finite (test_margin.py checks that case); its
-# calls here keep |x| below that, so that torch's number is the right one to agree with.
-SOFT_MARGIN_LIMIT = 80.0
+# about 11.09 in float16 and 88.7 in float32, where lossnotes stays finite (the declared
+# difference, test_hostile.py and test_margin.py); its calls here keep |x| below that (in the
+# input's dtype, where torch's forward stores -y x), so that torch's number is the one to agree
+# with.
+SOFT_MARGIN_LIMITS = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 80.0,
+                      np.dtype(np.float64): 80.0}
 
 
 def _suffix_shape(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -1236,7 +1241,8 @@ def soft_margin_calls(draw: st.DrawFn) -> Call:
     style = draw(st.sampled_from(VALUE_STYLES), label="input values")
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
     input = values(rng, input_shape, np.float64, style, 1.0)
-    input = np.asarray(np.clip(input, -SOFT_MARGIN_LIMIT, SOFT_MARGIN_LIMIT), dtype=input_dtype)
+    limit = SOFT_MARGIN_LIMITS[input_dtype]
+    input = np.asarray(np.clip(input, -limit, limit), dtype=input_dtype)
     target = np.asarray(np.where(rng.random(target_shape) < 0.5, -1, 1), dtype=target_dtype)
     return Call(
         args=(input, target),

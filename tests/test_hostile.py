@@ -190,6 +190,10 @@ negatives = np.array([[2.0, 1.0], [1.0, 2.5], [0.0, 3.0]])
 triplet = (anchors, positives, negatives)
 # Triplet rows are mostly refusals: test_embedding.py checks what torch accepts.
 CLASS_HINGES = ("multilabel_margin_loss", "multi_margin_loss")
+EMPTY_BATCH = (
+    "torch checks the dtypes of target and weight in its kernel, which an empty batch never "
+    "reaches; lossnotes checks them for every batch, as torch does for a non-empty one"
+)
 class_scores = np.array([[0.1, 0.2, 0.4, 0.8], [0.5, -1.0, 2.0, 0.0]])
 # Targets 3 and 0 (the 1 after the -1 is ignored), and target 2 alone.
 padded_labels = np.array([[3, 0, -1, 1], [2, -1, -1, -1]])
@@ -610,6 +614,17 @@ TABLE: list[Row] = [
           ours=Refuses(TypeError, "label_smoothing")),
     *rows("cross_entropy", "label_smoothing=1 is the uniform target", (ce_x, ce_index, ce_weight),
           {"label_smoothing": 1.0}, torch=ACCEPTS, ours=ACCEPTS),
+    # gather() refuses uint8 indices only when there is one to gather: with every target
+    # ignored, the weighted 'mean' of the smoothing term is 0 / 0.
+    *rows("cross_entropy", "uint8 class indices, weight, smoothing and 'mean', all ignored",
+          (ce_x, np.full(3, 4, dtype=np.uint8), ce_weight),
+          {"label_smoothing": 0.1, "ignore_index": 4}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("cross_entropy", "float16 logits of -inf with label_smoothing 1e-8: inf",
+          (np.array([[0.0, -np.inf, 1.0]], dtype=np.float16), np.array([0])),
+          {"label_smoothing": 1e-8}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows(CLASS_LOSSES, "float16 logits", (ce_x.astype(np.float16), ce_index),
+          {"weight": ce_weight.astype(np.float16), "reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
     # Values.
     *rows(CLASS_LOSSES, "NaN and infinite logits", (ce_nan_x, ce_index), {"reduction": "none"},
           torch=ACCEPTS, ours=ACCEPTS),
@@ -1282,6 +1297,18 @@ TABLE: list[Row] = [
     *class_rows("float16 input", lambda x, t, name: (x.astype(np.float16), t),
                 torch=Refuses(NotImplementedError, "not implemented for 'Half'"),
                 ours=Refuses(TypeError, "input")),
+    # An empty batch never reaches the kernels, which check dtypes: torch takes float16 there,
+    # and so does lossnotes; it still checks the target's and weight's dtypes, as for any batch.
+    *class_rows("float16 input, empty batch",
+                lambda x, t, name: (x[:0].astype(np.float16), t[:0]),
+                {"reduction": "none"}, torch=ACCEPTS, ours=ACCEPTS),
+    *class_rows("int32 integer target, empty batch",
+                lambda x, t, name: (x[:0], t[:0].astype(np.int32)), {"reduction": "none"},
+                torch=ACCEPTS, ours=Refuses(TypeError, "target"), why_stricter=EMPTY_BATCH),
+    *rows("multi_margin_loss", "float32 weight for a float64 input, empty batch",
+          (class_scores[:0], class_labels[:0]),
+          {"weight": np.ones(4, dtype=np.float32), "reduction": "none"},
+          torch=ACCEPTS, ours=Refuses(TypeError, "weight"), why_stricter=EMPTY_BATCH),
     *class_rows("floating (not integer) target", lambda x, t, name: (x, t.astype(np.float64)),
                 torch=Refuses(RuntimeError, "expected scalar type Long but found Double"),
                 ours=Refuses(TypeError, "target")),
@@ -1335,6 +1362,15 @@ TABLE: list[Row] = [
     *rows("soft_margin_loss", "integer input", (integers, signs),
           torch=Refuses(RuntimeError, "can't be cast to the desired output type Long"),
           ours=Refuses(TypeError, "input")),
+    *rows("soft_margin_loss", "complex input", (scores.astype(np.complex128), signs),
+          torch=ACCEPTS, ours=Refuses(TypeError, "input"),
+          why_stricter="torch computes a complex soft margin loss, but its autograd refuses to "
+          "differentiate it (the row below); " + PREDICTION_MUST_BE_FLOAT),
+    *rows("soft_margin_loss", "complex input and target, differentiated",
+          (scores.astype(np.complex128), signs.astype(np.complex128)), grad_output=np.ones(()),
+          torch=Refuses(RuntimeError, "does not support automatic differentiation for outputs "
+                        "with complex dtype"),
+          ours=Refuses(TypeError, "input")),
     *rows("soft_margin_loss", "complex target", (scores, signs.astype(np.complex128)),
           torch=Refuses(RuntimeError, "can't be cast to the desired output type"),
           ours=Refuses(TypeError, "target")),
@@ -1363,6 +1399,35 @@ TABLE: list[Row] = [
                        "lossnotes' is the true -y sigmoid(-y x), -1 here",
                        torch_value=[np.nan, -1.0 / (1.0 + np.e)],
                        ours_value=[-1.0, -1.0 / (1.0 + np.e)])),
+    *rows("soft_margin_loss", "a margin of -1000 in float16 too: torch's overflows past 11.09",
+          (np.array([-11.0, -11.1, -1000.0], dtype=np.float16), np.ones(3, dtype=np.float16)),
+          {"reduction": "none"}, torch=ACCEPTS,
+          ours=Differs("torch's float16 exp(-y x) overflows past 65504, a margin of -11.09; "
+                       "lossnotes gives the true value there, -y x + log1p(exp(y x))",
+                       torch_value=[11.0, np.inf, np.inf], ours_value=[11.0, 11.1, 1000.0])),
+    *rows("soft_margin_loss", "its float16 gradient past a margin of -11.09: NaN in torch",
+          (np.array([-11.0, -11.1, -1000.0], dtype=np.float16), np.ones(3, dtype=np.float16)),
+          {"reduction": "none"}, grad_output=np.ones(3, dtype=np.float16), torch=ACCEPTS,
+          ours=Differs("the float16 gradient of the overflowing log1p(exp(-y x)) is inf/inf, "
+                       "NaN; lossnotes' is -y sigmoid(-y x), -1 here",
+                       torch_value=[-1.0, np.nan, np.nan], ours_value=[-1.0, -1.0, -1.0])),
+    *rows("soft_margin_loss", "its gradient at a margin of -inf: NaN in torch",
+          (np.array([-np.inf, 1.0]), np.array([1.0, 1.0])), {"reduction": "none"},
+          grad_output=np.ones(2), torch=ACCEPTS,
+          ours=Differs("exp(-y x) is inf at y x = -inf, and torch's gradient inf/inf; the loss "
+                       "is inf in both, lossnotes' gradient the limit -y",
+                       torch_value=[np.nan, -1.0 / (1.0 + np.e)],
+                       ours_value=[-1.0, -1.0 / (1.0 + np.e)])),
+    *rows("soft_margin_loss", "float16 scores (the #20 gradient at 7.184)",
+          (np.array([7.184, -7.184, 0.0, 3.0], dtype=np.float16),
+           np.array([1.0, 1.0, -1.0, -1.0], dtype=np.float16)), {"reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
+    *rows("multilabel_soft_margin_loss", "a wrong infinite logit costs inf, a right one NaN",
+          (np.array([[np.inf, -np.inf], [np.inf, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])),
+          {"reduction": "none"}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("multilabel_soft_margin_loss", "float16 logits and weight", (scores.astype(np.float16),
+          labels01.astype(np.float16)), {"weight": np.array([1.0, 0.5, 2.0], np.float16)},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("multilabel_soft_margin_loss", "0-d input (no class axis): shape",
           (np.array(1.0), np.array(1.0)),
           torch=Refuses(IndexError, "Dimension specified as -1 but tensor has no dimensions"),
