@@ -444,19 +444,21 @@ def test_linear_cross_entropy_agrees_with_torch_over_every_parameter(kind) -> No
                   {**grid, "ignore_index": classes}, wrt=(0, 1))
 
 
-def test_linear_cross_entropy_all_ignored_gradient_is_zero_chunked_or_not() -> None:
+def test_linear_cross_entropy_all_ignored_gradient_is_torchs_on_each_path() -> None:
     # torch 2.13: with every target ignored, 'mean' is 0/0 = NaN; the reference path's gradient
-    # is 0 (nothing flows through an ignored target), the chunked path's is NaN.  lossnotes
-    # gives 0 on both, the same numbers chunked or not.
+    # is 0 (nothing flows through an ignored target), the chunked path's is NaN (it divides each
+    # row's weight by the total weight, 0).  lossnotes gives torch's on each path.
     x, W = LCE["x"][:3], LCE["W"]
     ignored = np.full(3, -100)
     reference = torch_gradient("linear_cross_entropy", (x, W, ignored), wrt=(0, 1))[1]
     chunked = torch_gradient("linear_cross_entropy", (x, W, ignored),
                              {"options": _torch_options(batch_chunk_size=2)}, wrt=(0, 1))[1]
     assert not np.any(reference[0]) and np.all(np.isnan(chunked[0]))
-    for options in (None, lossnotes.LinearCrossEntropyOptions(batch_chunk_size=2)):
-        grads = lossnotes.grad.linear_cross_entropy(x, W, ignored, options=options)
-        assert not any(np.any(g) for g in grads)
+    ours = lossnotes.grad.linear_cross_entropy(x, W, ignored)
+    assert not any(np.any(g) for g in ours)
+    ours = lossnotes.grad.linear_cross_entropy(
+        x, W, ignored, options=lossnotes.LinearCrossEntropyOptions(batch_chunk_size=2))
+    assert all(np.all(np.isnan(g)) for g in ours)
 
 
 @pytest.mark.parametrize("kind", list(LCE_CALLS))
@@ -553,10 +555,10 @@ def test_linear_cross_entropy_chunk_size_is_torchs(rows, features, classes, fiel
 
     theirs = _torch_options(**fields)._adjust(rows, features, classes,
                                               getattr(torch, dtype), torch.device("cpu"))
-    chunk, acc = _chunk_plan(lossnotes.LinearCrossEntropyOptions(**fields), rows, features,
-                             classes, np.dtype(dtype))
-    assert chunk == theirs.batch_chunk_size
-    assert acc == np.dtype(str(theirs.acc_dtype).removeprefix("torch."))
+    plan = _chunk_plan(lossnotes.LinearCrossEntropyOptions(**fields), rows, features, classes,
+                       np.dtype(dtype))
+    assert plan.rows == theirs.batch_chunk_size
+    assert plan.accumulate == np.dtype(str(theirs.acc_dtype).removeprefix("torch."))
 
 
 def test_linear_cross_entropy_chunking_bounds_peak_memory() -> None:
