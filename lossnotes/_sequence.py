@@ -51,18 +51,22 @@ def _linear(
     """``torch.nn.functional.linear``: ``input @ weight.T + bias``, summed
     in :func:`_accumulation` and rounded to the input's dtype once."""
     wide = _accumulation(input.dtype)
-    product = input.astype(wide, copy=False) @ weight.astype(wide).T
-    if bias is not None:
-        product += bias.astype(wide, copy=False)
-    return product.astype(input.dtype, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf times 0: NaN
+        product = input.astype(wide, copy=False) @ weight.astype(wide).T
+        if bias is not None:
+            product += bias.astype(wide, copy=False)
+        return product.astype(input.dtype, copy=False)
 
 
 def _matmul(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``first @ second`` as torch's CPU matrix product: summed in
     :func:`_accumulation`, rounded to the dtype once."""
     wide = _accumulation(first.dtype)
-    product = first.astype(wide, copy=False) @ second.astype(wide, copy=False)
-    return product.astype(first.dtype, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        product = first.astype(wide, copy=False) @ second.astype(
+            wide, copy=False
+        )
+        return product.astype(first.dtype, copy=False)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -1164,15 +1168,9 @@ def _linear_cross_entropy_call(
 
 
 def _reference_logits(call: _LinearCrossEntropyCall) -> np.ndarray:
-    """``torch.nn.functional.linear`` of the call, in the logits' shape:
-    for a batch one rounding (torch's addmm), for one unbatched input two
-    (its matrix-vector product, then the bias)."""
-    if len(call.shapes[0]) == 2:
-        logits = _linear(call.input, call.linear_weight, call.linear_bias)
-    else:
-        logits = _matmul(call.input, call.linear_weight.T)
-        if call.linear_bias is not None:
-            logits = logits + call.linear_bias
+    """``torch.nn.functional.linear`` of the call (a float32 sum rounded
+    once for float16), in the logits' shape."""
+    logits = _linear(call.input, call.linear_weight, call.linear_bias)
     return logits.reshape(call.logits_shape)
 
 
@@ -1343,12 +1341,13 @@ def _chunked(
             grad_weight = _chunk_weight_grad(
                 call, grad_weight, logits, weight, target, rows
             )
-    return (
-        output.astype(dtype),
-        grad_input.astype(dtype),
-        grad_weight,
-        grad_bias,
-    )
+        # float16: the float32 loss and input gradient rounded, once.
+        return (
+            output.astype(dtype),
+            grad_input.astype(dtype),
+            grad_weight,
+            grad_bias,
+        )
 
 
 def _addmm(start: np.ndarray, first: Any, second: Any) -> np.ndarray:
