@@ -1259,7 +1259,8 @@ def _chunk_logits(
     where logits exist, one chunk of them at a time."""
     dtype = call.plan.logits
     logits = _matmul(
-        call.input[rows].astype(dtype), call.linear_weight.astype(dtype).T
+        call.input[rows].astype(dtype, copy=False),
+        call.linear_weight.astype(dtype, copy=False).T,
     )
     if call.linear_bias is not None:
         logits += call.linear_bias.astype(dtype)
@@ -1314,7 +1315,7 @@ def _chunked(
     grad_input = np.empty(call.input.shape, dtype=plan.logits)
     grad_weight = np.zeros(call.linear_weight.shape, dtype=dtype)
     grad_bias = np.zeros(call.linear_weight.shape[:1], dtype=dtype)
-    weight_cast = call.linear_weight.astype(plan.logits)
+    weight_cast = call.linear_weight.astype(plan.logits, copy=False)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for start in range(0, batch, plan.rows):
             rows = slice(start, start + plan.rows)
@@ -1352,10 +1353,13 @@ def _chunked(
 
 def _addmm(start: np.ndarray, first: Any, second: Any) -> np.ndarray:
     """``start - first @ second`` as torch's ``addmm(alpha=-1)``: float16
-    summed in float32 and rounded once."""
+    summed in float32 and rounded once; other dtypes in place."""
     wide = _accumulation(start.dtype)
-    result = start.astype(wide) - first.astype(wide) @ second.astype(wide)
-    return result.astype(start.dtype)
+    product = first.astype(wide, copy=False) @ second.astype(wide, copy=False)
+    if wide == start.dtype:
+        start -= product
+        return start
+    return (start.astype(wide) - product).astype(start.dtype)
 
 
 def _chunk_bias_grad(
@@ -1399,6 +1403,9 @@ def _chunk_weight_grad(
     if plan.weight_grad_scratch:
         scratch = _matmul(logits.T.astype(plan.accumulate), rows_input)
         np.subtract.at(scratch, target, scaled_input)
+        if scratch.dtype == dtype:
+            grad_weight -= scratch
+            return grad_weight
         wide = _accumulation(dtype)
         return (grad_weight.astype(wide) - scratch).astype(dtype)
     grad_weight = _addmm(grad_weight, logits.T, call.input[rows])
