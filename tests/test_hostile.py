@@ -233,9 +233,8 @@ CTC_TORCH_READS_OUTSIDE = (
     "number, so lossnotes refuses a label outside [0, C)"
 )
 # linear_cross_entropy: hidden states (4, 3), a projection to 5 classes, and the class indices.
-# Its rows are refusals only (and stricter-than-torch rows): test_what_both_accept_agrees
-# compares one gradient, and lossnotes.grad.linear_cross_entropy returns two or three;
-# test_sequence.py checks what torch accepts, parameter by parameter.
+# Mostly refusals (and stricter-than-torch rows); test_sequence.py checks what torch accepts,
+# parameter by parameter, and its extreme values.
 hidden = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -3.0], [0.0, 1.0, 1.0], [2.0, 2.0, -1.0]])
 projection = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0],
                        [-1.0, 0.5, 0.0]])
@@ -1721,6 +1720,38 @@ TABLE: list[Row] = [
           {"label_smoothing": 0.1, "weight": np.ones(5)},
           torch=Refuses(RuntimeError, "gather(): Expected dtype int32/int64 for index"),
           ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "weight longer than C, chunked", (hidden, projection, tokens),
+          {"weight": np.ones(7), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="torch's chunked path gathers the class weights at the targets without "
+          "looking at the weight's shape (its reference path, options=None, refuses it): a "
+          "weight that is not one per class is a mistake on both paths"),
+    *rows("linear_cross_entropy", "weight shorter than C, chunked, every target below its length",
+          (hidden, projection, np.array([0, 1, 2, 1])),
+          {"weight": np.ones(3), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="as for a longer weight: torch's chunked path reads the weight only at "
+          "the targets"),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss",
+          (hidden, projection[:, None], tokens[:, None].astype(np.uint8)),
+          torch=Refuses(RuntimeError, "expected scalar type Long but found Byte"),
+          ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss, empty batch",
+          (hidden[:0], projection[:, None], tokens[:0, None].astype(np.uint8)),
+          torch=ACCEPTS, ours=Refuses(TypeError, "uint8"),
+          why_stricter="torch's K-dimensional kernel refuses uint8 indices, but its 'mean' and "
+          "'sum' of an empty batch return before looking: lossnotes refuses them whatever the "
+          "batch"),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, chunked: NaN",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), {"options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, options=None: finite",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "every target ignored, 'mean', chunked: NaN loss and gradient",
+          (hidden, projection, np.full(4, -100)), {"options": _chunked(batch_chunk_size=3)},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("linear_cross_entropy", "grad_output of the wrong shape", (hidden, projection, tokens),
           {"reduction": "none"}, grad_output=np.ones(3),
           torch=Refuses(RuntimeError, "Mismatch in shape"),
