@@ -255,8 +255,11 @@ def reduce_backward(
             )
     if reduction == "mean":
         count = int(np.prod(shape)) if denominator is None else denominator
+        # torch divides a float16 gradient in float32 (its opmath) and rounds
+        # once: a count of 65520 or more is no float16 infinity there.
+        opmath = np.float32 if upstream.dtype == np.float16 else None
         with np.errstate(invalid="ignore", divide="ignore"):
-            upstream = upstream / count
+            upstream = np.divide(upstream, count, dtype=opmath)
     return np.broadcast_to(upstream, shape).astype(dtype, copy=False)
 
 

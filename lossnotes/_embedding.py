@@ -5,6 +5,7 @@ Margin ranking, hinge embedding, cosine embedding and the two triplet losses.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,19 @@ __all__ = [
 COSINE_EPSILON = float(np.float32(1e-12))
 
 
+def _silent(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with NumPy's floating-point warnings off: where NumPy
+    would warn (an overflow to inf, 0 / 0), torch returns the same inf or
+    NaN and says nothing."""
+
+    @functools.wraps(function)
+    def silent(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return silent
+
+
 def _check_margin(margin: Any) -> float:
     """A real scalar, as torch's ``double margin`` (NaN included)."""
     if (
@@ -63,6 +77,26 @@ def _label_array(target: Any, allow_bool: bool) -> np.ndarray:
         )
         raise TypeError(f"target must be {allowed}; got dtype {target.dtype}")
     return target
+
+
+def _sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`unbroadcast`, as torch's CPU sum does it: float16 is summed in
+    float32 and rounded once (NumPy would round each partial sum along an
+    axis that is not the last)."""
+    if grad.dtype == np.float16 and grad.shape != shape:
+        summed = unbroadcast(grad.astype(np.float32), shape)
+        return summed.astype(np.float16)
+    return np.asarray(unbroadcast(grad, shape))
+
+
+def _sum_last(values: np.ndarray) -> np.ndarray:
+    """Sum over the last axis; float16 in float32, rounded once, as torch's
+    CPU sum."""
+    if values.dtype == np.float16:
+        return np.asarray(
+            values.sum(axis=-1, dtype=np.float32).astype(np.float16)
+        )
+    return np.asarray(values.sum(axis=-1))
 
 
 def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
@@ -121,6 +155,7 @@ def _margin_ranking_hinge(
     return difference, hinge
 
 
+@_silent
 def margin_ranking_loss(
     input1: Any,
     input2: Any,
@@ -192,6 +227,7 @@ def margin_ranking_loss(
     return apply_reduction(loss, reduction)
 
 
+@_silent
 def margin_ranking_loss_grad(
     input1: Any,
     input2: Any,
@@ -221,14 +257,14 @@ def margin_ranking_loss_grad(
     slope *= -target
     # Summed to the difference's shape in the loss dtype, then stored in the
     # difference's, as autograd does at each step.
-    grad_difference = unbroadcast(slope, difference.shape).astype(
+    grad_difference = _sum_to(slope, difference.shape).astype(
         difference.dtype, copy=False
     )
     return (
-        unbroadcast(grad_difference, input1.shape).astype(
+        _sum_to(grad_difference, input1.shape).astype(
             input1.dtype, copy=False
         ),
-        unbroadcast(-grad_difference, input2.shape).astype(
+        _sum_to(-grad_difference, input2.shape).astype(
             input2.dtype, copy=False
         ),
     )
@@ -241,6 +277,13 @@ def _hinge_embedding_prepare(input: Any, target: Any, margin: Any):
     input = as_float_array(input, "input")
     target = _label_array(target, allow_bool=True)
     margin = _check_margin(margin)
+    largest = float(np.finfo(input.dtype).max)
+    if abs(margin) > largest and not np.isinf(margin):
+        # torch converts the margin to the input's dtype, with a check.
+        raise ValueError(
+            f"margin={margin} is beyond {input.dtype}'s range, +-{largest:g} "
+            "(torch: value cannot be converted without overflow)"
+        )
     shape = _broadcast_shape(input=input, target=target)
     # torch's kernel:
     #   where(target != 1, clamp_min(margin - x, 0), 0)
@@ -253,6 +296,7 @@ def _hinge_embedding_prepare(input: Any, target: Any, margin: Any):
     return input, shape, not_positive, not_negative, below_margin
 
 
+@_silent
 def hinge_embedding_loss(
     input: Any,
     target: Any,
@@ -321,6 +365,7 @@ def hinge_embedding_loss(
     return apply_reduction(loss, reduction)
 
 
+@_silent
 def hinge_embedding_loss_grad(
     input: Any,
     target: Any,
@@ -347,8 +392,9 @@ def hinge_embedding_loss_grad(
     through_hinge = np.where(
         not_positive & (below_margin >= 0), upstream, zero
     )
-    return unbroadcast(through_input, input.shape) - unbroadcast(
-        through_hinge, input.shape
+    return np.asarray(
+        _sum_to(through_input, input.shape)
+        - _sum_to(through_hinge, input.shape)
     )
 
 
@@ -385,27 +431,30 @@ def _cosine_prepare(input1: Any, input2: Any, target: Any, margin: Any):
 
 
 def _squared_norm(input: np.ndarray) -> np.ndarray:
+    # EPSILON in the input's dtype, as torch adds a scalar: in float16 it
+    # is 0, and a zero vector gives 0 / 0.
     return np.asarray(
-        (input * input).sum(axis=-1) + input.dtype.type(COSINE_EPSILON)
+        _sum_last(input * input) + input.dtype.type(COSINE_EPSILON)
     )
 
 
 def _cosine(input1: np.ndarray, input2: np.ndarray):
     """Torch's cosine: sums over the last axis, ``EPSILON`` in each norm.
 
-    Each squared norm is summed in its input's own dtype, as torch does.
+    Each squared norm is summed in its input's own dtype, as torch does
+    (float16 in float32, rounded once).
     """
     # sqrt(|a|^2 |b|^2) rather than |a| |b|: torch's form, which overflows
     # (to a NaN cosine) once the squares or their product do, as torch's.
-    with np.errstate(over="ignore", invalid="ignore"):
-        product = np.asarray((input1 * input2).sum(axis=-1))
-        squared1 = _squared_norm(input1)
-        squared2 = _squared_norm(input2)
-        denominator = np.sqrt(squared1 * squared2)
-        cosine = product / denominator
+    product = _sum_last(input1 * input2)
+    squared1 = _squared_norm(input1)
+    squared2 = _squared_norm(input2)
+    denominator = np.sqrt(squared1 * squared2)
+    cosine = product / denominator
     return product, squared1, squared2, denominator, cosine
 
 
+@_silent
 def cosine_embedding_loss(
     input1: Any,
     input2: Any,
@@ -485,6 +534,7 @@ def cosine_embedding_loss(
     return apply_reduction(loss, reduction)
 
 
+@_silent
 def cosine_embedding_loss_grad(
     input1: Any,
     input2: Any,
@@ -513,32 +563,33 @@ def cosine_embedding_loss_grad(
     pushed = (target == -1) & (cosine - dtype.type(margin) >= 0)
     grad_cosine = np.where(pushed, upstream, zero)
     grad_cosine -= np.where(target == 1, upstream, zero)
-    grad_cosine = unbroadcast(grad_cosine, cosine.shape)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # cosine = product / denominator
-        grad_product = grad_cosine / denominator
-        grad_denominator = -grad_cosine * (cosine / denominator)
-        # denominator = sqrt(squared1 * squared2)
-        grad_squares = grad_denominator / (2 * denominator)
-        # Each stored in its squared norm's dtype, as autograd does.
-        grad_squared1 = (grad_squares * squared2).astype(squared1.dtype)
-        grad_squared2 = (grad_squares * squared1).astype(squared2.dtype)
-        grad_squared1 = unbroadcast(grad_squared1, squared1.shape)[..., None]
-        grad_squared2 = unbroadcast(grad_squared2, squared2.shape)[..., None]
-        grad_product = grad_product[..., None]
-        # The square x * x sends grad * x to each of its two factors; the
-        # product a * b was broadcast, so its terms are summed back first.
-        from_square1 = grad_squared1 * input1
-        from_square2 = grad_squared2 * input2
-        pair_shape = np.broadcast_shapes(input1.shape, input2.shape)
-        grad1 = unbroadcast(
-            np.broadcast_to(grad_product * input2, pair_shape), input1.shape
-        )
-        grad2 = unbroadcast(
-            np.broadcast_to(grad_product * input1, pair_shape), input2.shape
-        )
-        grad1 = grad1 + from_square1 + from_square1
-        grad2 = grad2 + from_square2 + from_square2
+    grad_cosine = _sum_to(grad_cosine, cosine.shape)
+    # cosine = product / denominator
+    grad_product = grad_cosine / denominator
+    grad_denominator = -grad_cosine * (cosine / denominator)
+    # denominator = sqrt(squared1 * squared2)
+    grad_squares = grad_denominator / (2 * denominator)
+    # Each stored in its squared norm's dtype, as autograd does.
+    grad_squared1 = (grad_squares * squared2).astype(squared1.dtype)
+    grad_squared2 = (grad_squares * squared1).astype(squared2.dtype)
+    grad_squared1 = _sum_to(grad_squared1, squared1.shape)[..., None]
+    grad_squared2 = _sum_to(grad_squared2, squared2.shape)[..., None]
+    grad_product = grad_product[..., None]
+    # The square x * x sends grad * x to each of its two factors; the
+    # product a * b was broadcast, so its terms are summed back first.
+    from_square1 = grad_squared1 * input1
+    from_square2 = grad_squared2 * input2
+    pair_shape = np.broadcast_shapes(input1.shape, input2.shape)
+    grad1 = _sum_to(
+        np.broadcast_to(grad_product * input2, pair_shape), input1.shape
+    )
+    grad2 = _sum_to(
+        np.broadcast_to(grad_product * input1, pair_shape), input2.shape
+    )
+    # In the order autograd adds them: the square's two terms first (its
+    # node runs first, being the later one), then the product's.
+    grad1 = from_square1 + from_square1 + grad1
+    grad2 = from_square2 + from_square2 + grad2
     return (
         grad1.astype(input1.dtype, copy=False),
         grad2.astype(input2.dtype, copy=False),
@@ -547,7 +598,8 @@ def cosine_embedding_loss_grad(
 
 # The distances.  torch computes both as compositions of tensor operations
 # (aten/src/ATen/native/Distance.cpp); so do these, in the same order, so that
-# they round as torch does.
+# each step rounds as torch's does (a sum excepted, whose order torch picks
+# for the CPU's vector instructions).
 
 
 def _check_real(value: Any, name: str) -> float:
@@ -598,37 +650,59 @@ def _shifted_difference(
     return difference
 
 
-def _vector_norm(vectors: np.ndarray, p: float) -> np.ndarray:
+def _vector_norm(
+    vectors: np.ndarray, p: float, axis_of_one_is_magnitude: bool = True
+) -> np.ndarray:
     """The ``p``-norm over the last axis, kept as an axis of length 1.
 
     As ``torch.linalg.vector_norm``: a sum of powers, neither rescaled nor
     guarded, so it overflows where torch's does; ``p=0`` counts the non-zero
     entries, ``p=inf`` and ``p=-inf`` take the largest and smallest
-    magnitude, and a negative ``p`` gives ``(sum |v_k|^p)^(1/p)``.
+    magnitude, and a negative ``p`` gives ``(sum |v_k|^p)^(1/p)``.  Torch
+    reduces float16 in float32 and rounds the norm once, and takes the norm
+    over an axis of length 1 to be the magnitude, with no power to overflow
+    (``axis_of_one_is_magnitude``; not for a 0-d tensor, which it computes).
     """
     if vectors.shape[-1] == 0 and (p < 0 or np.isinf(p)):
         raise ValueError(
             f"p={p} has no value on vectors of length 0 (torch: the "
             "operation does not have an identity)"
         )
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        if p == 2:
-            # A sum of products, torch's p=2 kernel; einsum makes no
-            # temporary of squares.
-            squares = np.einsum("...k,...k->...", vectors, vectors)
-            return np.sqrt(squares)[..., None]
-        magnitude = np.abs(vectors)
-        if p == 1:
-            return magnitude.sum(axis=-1, keepdims=True)
-        if p == np.inf:
-            return magnitude.max(axis=-1, keepdims=True)
-        if p == -np.inf:
-            return magnitude.min(axis=-1, keepdims=True)
-        if p == 0:
-            count = np.count_nonzero(vectors, axis=-1, keepdims=True)
-            return count.astype(vectors.dtype)
-        powers = magnitude**p
-        return powers.sum(axis=-1, keepdims=True) ** (1 / p)
+    if vectors.dtype == np.float16:
+        norm = _vector_norm(
+            vectors.astype(np.float32), p, axis_of_one_is_magnitude
+        )
+        return norm.astype(np.float16)
+    if axis_of_one_is_magnitude and vectors.shape[-1] == 1 and p != 0:
+        return np.abs(vectors)
+    if p == 2:
+        # A sum of products, torch's p=2 kernel; einsum makes no
+        # temporary of squares.
+        squares = np.einsum("...k,...k->...", vectors, vectors)
+        return np.sqrt(squares)[..., None]
+    magnitude = np.abs(vectors)
+    if p == 1:
+        return magnitude.sum(axis=-1, keepdims=True)
+    if p == np.inf:
+        return magnitude.max(axis=-1, keepdims=True)
+    if p == -np.inf:
+        return magnitude.min(axis=-1, keepdims=True)
+    if p == 0:
+        count = np.count_nonzero(vectors, axis=-1, keepdims=True)
+        return count.astype(vectors.dtype)
+    # The order and its reciprocal in the dtype, as torch's kernel has
+    # them (1.0f / p in float32, not 1 / p rounded).
+    order = vectors.dtype.type(p)
+    powers = magnitude**order
+    root = vectors.dtype.type(1) / order
+    return powers.sum(axis=-1, keepdims=True) ** root
+
+
+def _sign(values: np.ndarray) -> np.ndarray:
+    """torch's ``sgn`` of a real tensor: 0 for NaN (NumPy's sign is NaN)."""
+    return (values > 0).astype(values.dtype) - (values < 0).astype(
+        values.dtype
+    )
 
 
 def _vector_norm_backward(
@@ -638,29 +712,31 @@ def _vector_norm_backward(
 
     Case by case as torch's autograd (``FunctionsManual.cpp``), including its
     choices where the norm is not differentiable: 0 at a zero vector (for
-    ``p >= 1``), ``sign(0) = 0`` for ``p=1``, the gradient shared equally by
+    ``p >= 1``), ``sgn(0) = 0`` for ``p=1``, the gradient shared equally by
     tied largest entries for ``p=inf``, and nothing at all for ``p=0``.
+    Each operation in the dtype of the vectors (float16 rounded at each
+    step, as torch's autograd computes it), and ``sgn(NaN) = 0``: a NaN
+    entry whose gradient is 0 sends 0, not NaN.
     """
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        if p == 0:
-            return np.zeros_like(vectors)
-        sign = np.sign(vectors)
-        if p == 1:
-            return sign * upstream
-        if p == 2:
-            return upstream * np.where(norm == 0, 0, vectors / norm)
-        magnitude = np.abs(vectors)
-        if np.isinf(p):
-            ties = (magnitude == norm) | np.isnan(magnitude)
-            count = ties.sum(axis=-1, keepdims=True)
-            return sign * (upstream / count * ties)
-        if p < 1:
-            powers = np.where(vectors == 0, 0, magnitude ** (p - 1))
-            return sign * powers * upstream * norm ** (1 - p)
-        scale = np.where(norm == 0, 0, upstream / norm ** (p - 1))
-        if p < 2:
-            return sign * magnitude ** (p - 1) * scale
-        return vectors * magnitude ** (p - 2) * scale
+    if p == 0:
+        return np.zeros_like(vectors)
+    sign = _sign(vectors)
+    if p == 1:
+        return sign * upstream
+    if p == 2:
+        return upstream * np.where(norm == 0, 0, vectors / norm)
+    magnitude = np.abs(vectors)
+    if np.isinf(p):
+        ties = (magnitude == norm) | np.isnan(magnitude)
+        count = ties.sum(axis=-1, keepdims=True).astype(vectors.dtype)
+        return sign * (upstream / count * ties)
+    if p < 1:
+        powers = np.where(vectors == 0, 0, magnitude ** (p - 1))
+        return sign * powers * upstream * norm ** (1 - p)
+    scale = np.where(norm == 0, 0, upstream / norm ** (p - 1))
+    if p < 2:
+        return sign * magnitude ** (p - 1) * scale
+    return vectors * magnitude ** (p - 2) * scale
 
 
 def _distance(
@@ -672,17 +748,20 @@ def _distance(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(distance, difference, norm)`` of ``pairwise_distance``.
 
-    The difference gets a trailing axis when it is 0-d (torch's norm over
-    ``dim=-1`` of a 0-d tensor is its magnitude); ``norm`` keeps that axis
-    for the backward pass and ``distance`` drops it.
+    The difference gets a trailing axis when it is 0-d (torch reduces a
+    0-d tensor over ``dim=-1`` with the norm's formula, where it takes an
+    axis of length 1 to be the magnitude); ``norm`` keeps that axis for the
+    backward pass and ``distance`` drops it.
     """
     difference = _shifted_difference(x1, x2, eps, names)
-    if difference.ndim == 0:
+    zero_dimensional = difference.ndim == 0
+    if zero_dimensional:
         difference = difference.reshape(1)
-    norm = _vector_norm(difference, p)
+    norm = _vector_norm(difference, p, not zero_dimensional)
     return norm[..., 0], difference, norm
 
 
+@_silent
 def pairwise_distance(
     x1: Any,
     x2: Any,
@@ -750,6 +829,7 @@ def pairwise_distance(
     return np.asarray(distance)
 
 
+@_silent
 def cosine_similarity(
     x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8
 ) -> np.ndarray:
@@ -816,18 +896,22 @@ def cosine_similarity(
             f"shape {shape}; got {dim}"
         )
     # torch broadcasts first: a 0-d float64 x2 no longer counts as 0-d.
-    x1, x2 = (np.broadcast_to(x, shape or (1,)) for x in (x1, x2))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # The clamp does not reach the gradient in torch (it runs under
-        # no_grad); lossnotes has no gradient for this function.
-        norm1 = np.maximum(_norm2(x1, dim), eps)
-        norm2 = np.maximum(_norm2(x2, dim), eps)
-        similarity = ((x1 / norm1) * (x2 / norm2)).sum(axis=dim)
-    return np.asarray(similarity)
-
-
-def _norm2(x: np.ndarray, axis: int) -> np.ndarray:
-    return np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+    # The vectors are moved to the last axis, where the norm takes them.
+    x1, x2 = (
+        np.moveaxis(np.broadcast_to(x, shape or (1,)), dim, -1)
+        for x in (x1, x2)
+    )
+    dtype = np.result_type(x1, x2)
+    if dtype == np.float32 and eps > np.finfo(np.float32).max:
+        raise ValueError(
+            f"eps={eps} is beyond float32's range (torch: value cannot be "
+            "converted to type float without overflow)"
+        )
+    # The clamp does not reach the gradient in torch (it runs under
+    # no_grad); lossnotes has no gradient for this function.
+    norm1 = np.maximum(_vector_norm(x1, 2, bool(shape)), eps)
+    norm2 = np.maximum(_vector_norm(x2, 2, bool(shape)), eps)
+    return _sum_last((x1 / norm1) * (x2 / norm2))
 
 
 # The triplet losses.
@@ -866,7 +950,8 @@ def _triplet_violation(
         "the negative distance",
         negative_distance.shape,
     )
-    with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in torch
+    # inf - inf is NaN, as in torch (and NumPy says nothing, as torch).
+    with np.errstate(all="ignore"):
         return np.asarray(margin + positive_distance - negative_distance)
 
 
@@ -936,25 +1021,28 @@ def _triplet_backward(
     pair_upstream = [active, -active]
     if triplet.swap is not None:
         anchor_side, swapped = triplet.negative_distance, triplet.swap
-        half = np.where(anchor_side == swapped, 0.5, 1.0)
-        negative = -active * half
+        # torch.minimum's backward: halves at a tie, the whole gradient to
+        # both sides where one is NaN (neither is larger).
+        negative = -active
+        negative = np.where(anchor_side == swapped, negative / 2, negative)
         pair_upstream[1] = np.where(anchor_side > swapped, 0, negative)
         pair_upstream.append(np.where(anchor_side < swapped, 0, negative))
     grads = [np.zeros(x.shape, dtype=x.dtype) for x in triplet.inputs]
     for (i, j, difference, norm), incoming in zip(
         triplet.pairs, pair_upstream
     ):
-        incoming = unbroadcast(incoming, norm.shape[:-1])[..., None]
+        incoming = _sum_to(incoming, norm.shape[:-1])[..., None]
         grad = _vector_norm_backward(difference, norm, p, incoming)
         for index, sign in ((i, 1), (j, -1)):
             shape = triplet.inputs[index].shape
-            # unbroadcast also sums away the axis a 0-d difference got.
-            grads[index] += sign * unbroadcast(grad, shape).astype(
+            # _sum_to also sums away the axis a 0-d difference got.
+            grads[index] += sign * _sum_to(grad, shape).astype(
                 grads[index].dtype, copy=False
             )
     return tuple(grads)
 
 
+@_silent
 def triplet_margin_loss(
     anchor: Any,
     positive: Any,
@@ -1037,6 +1125,7 @@ def triplet_margin_loss(
     return apply_reduction(loss, reduction)
 
 
+@_silent
 def triplet_margin_loss_grad(
     anchor: Any,
     positive: Any,
@@ -1166,6 +1255,7 @@ def triplet_margin_with_distance_loss(
     return apply_reduction(np.asarray(np.maximum(violation, 0)), reduction)
 
 
+@_silent
 def triplet_margin_with_distance_loss_grad(
     anchor: Any,
     positive: Any,
@@ -1185,6 +1275,7 @@ def triplet_margin_with_distance_loss_grad(
     ``TypeError``.
     """
     reduction = check_reduction(reduction)
+    _triplet_inputs(anchor, positive, negative)  # refused first, as the loss
     if distance_function not in (None, pairwise_distance):
         name = getattr(distance_function, "__qualname__", distance_function)
         raise TypeError(

@@ -802,9 +802,7 @@ class Signatures:
 
     def _header(self) -> list[str]:
         module = MODULES[self.name]
-        functional = (
-            "–" if self.functional is None else f"F.{self.name}"
-        )
+        functional = "–" if self.functional is None else f"F.{self.name}"
         return ["parameter", functional, f"nn.{module}(...)", "module(...)"]
 
     def _repr_html_(self) -> str:

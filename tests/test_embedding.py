@@ -40,6 +40,27 @@ def _pair_args(name: str, rng: np.random.Generator, shape: tuple[int, ...],
             rng.choice(labels, shape[:-1]))
 
 
+def assert_within_ulps_of(ours, theirs, scale: float, ulps: float, label: str) -> None:
+    """torch's dtype, shape, NaN and infinities; finite values within ``ulps`` units in the last
+    place of the dtype at the larger of each value and ``scale``, the size of the terms the
+    value adds or cancels (torchcheck.assert_within_ulps counts them at the value alone)."""
+    assert type(ours) is np.ndarray, f"{label}: a {type(ours).__name__}, not an ndarray"
+    assert ours.dtype == theirs.dtype, f"{label}: {ours.dtype}, torch {theirs.dtype}"
+    assert ours.shape == theirs.shape, f"{label}: shape {ours.shape}, torch {theirs.shape}"
+    same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+    with np.errstate(invalid="ignore", over="ignore"):
+        largest = float(np.finfo(theirs.dtype).max)
+        size = np.minimum(np.maximum(np.abs(theirs.astype(np.float64)), scale), largest)
+        unit = np.spacing(size.astype(theirs.dtype)).astype(np.float64)
+        apart = np.abs(ours.astype(np.float64) - theirs.astype(np.float64)) / unit
+    bad = ~same & ~(apart <= ulps)
+    assert not bad.any(), (
+        f"{label}: {ours[bad][:3]} where torch has {theirs[bad][:3]} (bound {ulps} ulps at "
+        f"{scale:.3g})"
+    )
+
+
+
 # --- fixed cases, worked by hand in the chapters ----------------------------------------------
 
 
@@ -287,14 +308,17 @@ def test_cosine_of_parallel_pairs_agrees_to_rounding() -> None:
     assert np.all(np.abs(g2 - t2) <= 16 * np.finfo(float).eps * size)
 
 
-def test_identical_embeddings_agree_exactly() -> None:
+def test_identical_embeddings_agree_to_the_rounding_of_1() -> None:
+    # 1 - cos with cos = |a|^2 / (|a|^2 + eps) nearly 1: the squared norms are sums in another
+    # order than torch's (its vectorised sum depends on the CPU), so the two agree within a few
+    # ulps of 1, the terms that cancel, not of the tiny loss.
     rng = np.random.default_rng(7)
     for dtype in (np.float32, np.float64):
         a = (rng.standard_normal((300, 8)) * rng.uniform(1e-3, 1e3, (300, 1))).astype(dtype)
         y = np.ones(300)
         ours = lossnotes.cosine_embedding_loss(a, a, y, reduction="none")
         theirs = torch_loss("cosine_embedding_loss", (a, a, y), {"reduction": "none"})
-        np.testing.assert_array_equal(ours, theirs)
+        assert_within_ulps_of(ours, theirs, 1.0, 4, f"{dtype.__name__} loss")
         # 1 - |a|^2 / (|a|^2 + eps): not exactly 0 in float64, for small norms.
         squared = np.sum(a.astype(np.float64) ** 2, axis=1)
         if dtype == np.float64:
@@ -383,6 +407,7 @@ def test_cosine_embedding_refuses_what_torch_refuses() -> None:
 # TripletMarginLoss, TripletMarginWithDistanceLoss and the two distances they use.
 
 TRIPLET_WRT = (0, 1, 2)
+TRIPLETS = ("triplet_margin_loss", "triplet_margin_with_distance_loss")
 REDUCTIONS = ["none", "mean", "sum"]
 # Every order of the norm that takes its own branch in torch's norm_backward.
 NORM_ORDERS = [2, 1, 0, 0.5, -1.0, 1.5, 3, math.inf, -math.inf]
@@ -764,3 +789,322 @@ def test_cosine_similarity_refusals() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lossnotes.cosine_similarity(np.zeros((1, 2)), np.zeros((1, 2)))  # no 0/0 warning
+
+
+# --- extreme values: a sweep against torch ------------------------------------------------------
+#
+# Every loss of the family and its gradients on embeddings drawn from the edges of each dtype
+# (zeros of both signs, 1e-30, 1e30, infinities, NaN, beside ordinary values), with every
+# parameter at its edges, in float64, float32 and float16: torch's refusal, or its dtype, shape,
+# NaN and infinities exactly and its finite values within the error model of tests/lossspecs.py
+# (RTOL of the dtype times the largest value, times the amplification of a p-norm's rounding by
+# its powers, max(1, |p - 1|, 1/|p|)).
+
+EDGE_VALUES = (0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, np.inf, -np.inf, np.nan, 1.0, -2.5, 1e4)
+SWEEP_DTYPES = [np.float64, np.float32, np.float16]
+SWEEP_LABELS = np.array([-1.0, 1.0, 0.0, np.nan])
+
+
+def _edges(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.asarray(rng.choice(EDGE_VALUES, shape)).astype(dtype)
+
+
+def _ordinary(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.asarray(rng.standard_normal(shape)).astype(dtype)
+
+
+def _amplification(p: float) -> float:
+    """How much a p-norm and its gradient magnify a rounding error of their sum of powers."""
+    if p in (0, 1, 2) or math.isinf(p):
+        return 1.0
+    return max(1.0, abs(p - 1), 1 / abs(p))
+
+
+def _agree_at_the_edges(name: str, args: tuple, kwargs: dict, wrt: tuple[int, ...],
+                        amplification: float = 1.0) -> None:
+    """lossnotes.<name> and its gradient give torch's results, or its refusal."""
+    from lossspecs import assert_close
+
+    label = f"{name}{tuple(str(a.dtype) + str(a.shape) for a in args)} {kwargs}"
+    try:
+        theirs, their_grads = torch_gradient(name, args, kwargs, wrt)
+    except RuntimeError:  # torch refuses the call: so does lossnotes, loss and gradient
+        for function in (getattr(lossnotes, name), getattr(lossnotes.grad, name)):
+            with pytest.raises((ValueError, TypeError)):
+                function(*args, **kwargs)
+        return
+    ours = getattr(lossnotes, name)(*args, **kwargs)
+    our_grads = getattr(lossnotes.grad, name)(*args, **kwargs)
+    our_grads = our_grads if isinstance(our_grads, tuple) else (our_grads,)
+    their_grads = their_grads if isinstance(their_grads, tuple) else (their_grads,)
+    results = [("loss", ours, theirs)] + [
+        (f"gradient {i}", o, t) for i, o, t in zip(wrt, our_grads, their_grads)
+    ]
+    for what, ours_, theirs_ in results:
+        finite = np.abs(theirs_[np.isfinite(theirs_)].astype(np.float64))
+        assert_close(ours_, theirs_, f"{label}: {what}",
+                     magnitude=amplification * float(finite.max(initial=0.0)))
+
+
+@pytest.mark.parametrize("dtype", SWEEP_DTYPES, ids=lambda d: d.__name__)
+def test_pairs_agree_with_torch_at_the_edges(dtype) -> None:
+    rng = np.random.default_rng(20)
+    margins = [0.0, 1.0, -1.0, 1e30, 7e4, 1e300, np.inf, np.nan]
+    for shape in [(6,), (), (0,), (2, 3)]:
+        x1, x2 = _edges(rng, shape, dtype), _edges(rng, shape, dtype)
+        labels = rng.choice(SWEEP_LABELS, shape)
+        for margin, reduction in itertools.product(margins, REDUCTIONS):
+            kwargs = {"margin": margin, "reduction": reduction}
+            _agree_at_the_edges("margin_ranking_loss", (x1, x2, labels.astype(dtype)), kwargs,
+                                (0, 1))
+            if dtype is np.float16 and x1.size == 1 and 65504 < abs(margin) < math.inf:
+                continue  # torch accepts this one case, lossnotes refuses (test_hostile.py)
+            _agree_at_the_edges("hinge_embedding_loss", (x1, labels), kwargs, (0,))
+    for shape in [(5, 3), (3,), (0, 3), (4, 1)]:
+        a, b = _edges(rng, shape, dtype), _edges(rng, shape, dtype)
+        labels = rng.choice(SWEEP_LABELS, shape[:-1])
+        for margin, reduction in itertools.product([0.0, 0.5, -1.0, 1e30, np.nan], REDUCTIONS):
+            _agree_at_the_edges("cosine_embedding_loss", (a, b, labels),
+                                {"margin": margin, "reduction": reduction}, (0, 1))
+
+
+def _triplets_at_the_edges(rng: np.random.Generator, dtype: type) -> list[tuple]:
+    shape = (4, 3)
+    ordinary = _ordinary(rng, shape, dtype)
+    return [
+        tuple(_edges(rng, shape, dtype) for _ in range(3)),
+        (ordinary, ordinary.copy(), _ordinary(rng, shape, dtype)),  # identical anchor, positive
+        (_ordinary(rng, (4, 1), dtype), _edges(rng, (4, 1), dtype), _edges(rng, (4, 1), dtype)),
+        tuple(_edges(rng, (3,), dtype) for _ in range(3)),  # unbatched
+        tuple(_edges(rng, (), dtype) for _ in range(3)),  # 0-d
+        tuple(np.ones((0, 3), dtype) for _ in range(3)),  # empty batch
+    ]
+
+
+@pytest.mark.parametrize("dtype", SWEEP_DTYPES, ids=lambda d: d.__name__)
+def test_triplets_agree_with_torch_at_the_edges(dtype) -> None:
+    rng = np.random.default_rng(21)
+    orders = [2, 1, 3, 0.5, 1.5, math.inf, -math.inf, 0, -1.0, 100.0]
+    for args in _triplets_at_the_edges(rng, dtype):
+        for p, eps, swap in itertools.product(orders, [1e-6, 0.0, 1e30], [False, True]):
+            for reduction in REDUCTIONS:
+                kwargs = {"p": p, "eps": eps, "swap": swap, "reduction": reduction}
+                _agree_at_the_edges("triplet_margin_loss", args, kwargs, TRIPLET_WRT,
+                                    _amplification(p))
+        for margin, swap, reduction in itertools.product([1e-30, 1.0, 1e30, math.inf],
+                                                         [False, True], REDUCTIONS):
+            _agree_at_the_edges("triplet_margin_with_distance_loss", args,
+                                {"margin": margin, "swap": swap, "reduction": reduction},
+                                TRIPLET_WRT)
+
+
+# --- float16 -------------------------------------------------------------------------------------
+#
+# torch's CPU kernels take float16 for every loss of the family: each elementwise operation in
+# float32 rounded to float16, sums and norms accumulated in float32 and rounded once.  lossnotes
+# does the same, and agrees with torch within FLOAT16_ULPS units in the last place of float16 at
+# the size of the terms a result adds or cancels (the largest of torch's values, the margin and
+# the distances; for a p-norm's gradient times max(1, |p - 1|, 1/|p|)).  Most results agree
+# bit for bit; the bound leaves room for a float32 pow or sum that rounds to the other side of
+# a float16 number on another SIMD path.
+FLOAT16_ULPS = 2
+
+
+def assert_float16_close(ours, theirs, scale: float, label: str) -> None:
+    assert theirs.dtype == np.float16, f"{label}: torch's result is {theirs.dtype}"
+    assert_within_ulps_of(ours, theirs, scale, FLOAT16_ULPS, label)
+
+
+def _largest(array: np.ndarray) -> float:
+    finite = np.abs(array[np.isfinite(array)].astype(np.float64))
+    return float(finite.max(initial=0.0))
+
+
+def _float16_agrees(name: str, args: tuple, kwargs: dict, wrt: tuple[int, ...],
+                    terms: float = 0.0, amplification: float = 1.0, seed: int = 0) -> None:
+    """Loss and gradient (for a random grad_output) of lossnotes.<name> against torch's."""
+    theirs = torch_loss(name, args, kwargs)
+    upstream = np.random.default_rng(seed).standard_normal(theirs.shape).astype(np.float16)
+    _, their_grads = torch_gradient(name, args, kwargs, wrt, upstream)
+    label = f"{name} {kwargs}"
+    ours = getattr(lossnotes, name)(*args, **kwargs)
+    assert_float16_close(ours, theirs, max(_largest(theirs), terms), f"{label}: loss")
+    our_grads = getattr(lossnotes.grad, name)(*args, **kwargs, grad_output=upstream)
+    our_grads = our_grads if isinstance(our_grads, tuple) else (our_grads,)
+    their_grads = their_grads if isinstance(their_grads, tuple) else (their_grads,)
+    for position, ours_, theirs_ in zip(wrt, our_grads, their_grads):
+        assert_float16_close(ours_, theirs_, amplification * _largest(theirs_),
+                             f"{label}: gradient {position}")
+
+
+@pytest.mark.parametrize("name", list(PAIR_GRIDS))
+@pytest.mark.parametrize("shape", [(7, 4), (4,), (0, 4)], ids=str)
+def test_pairs_agree_with_torch_in_float16(name, shape) -> None:
+    rng = np.random.default_rng(22)
+    if name != "cosine_embedding_loss":
+        shape = shape[:-1] + (shape[-1] * 3,)
+    args = tuple(a.astype(np.float16) if a.dtype.kind == "f" else a
+                 for a in _pair_args(name, rng, shape))
+    grid = PAIR_GRIDS[name]
+    for values in itertools.product(*grid.values()):
+        _float16_agrees(name, args, dict(zip(grid, values)), PAIR_WRT[name])
+    for size_average, reduce in itertools.product(PAIR_FLAGS, PAIR_FLAGS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _float16_agrees(name, args, {"size_average": size_average, "reduce": reduce},
+                            PAIR_WRT[name])
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (5,), (0, 4), (3, 1)], ids=str)
+def test_triplets_agree_with_torch_in_float16(shape) -> None:
+    from lossspecs import Call, triplet_term_magnitude
+
+    args = tuple(x.astype(np.float16) for x in _triplet(shape, seed=23))
+    orders = NORM_ORDERS if shape[-1] else [2, 1, 0, 0.5, 3]
+    for margin, p, eps, swap, reduction in itertools.product(
+        [0.3, 1.0, 4.0], orders, [1e-6, 0.0, 0.25], [False, True], REDUCTIONS
+    ):
+        kwargs = {"margin": margin, "p": p, "eps": eps, "swap": swap, "reduction": reduction}
+        terms = _largest(triplet_term_magnitude(Call(args, kwargs)))
+        _float16_agrees("triplet_margin_loss", args, kwargs, TRIPLET_WRT, terms,
+                        _amplification(p))
+    for margin, swap, reduction in itertools.product([0.3, 1.0, 4.0], [False, True], REDUCTIONS):
+        kwargs = {"margin": margin, "swap": swap, "reduction": reduction}
+        terms = _largest(triplet_term_magnitude(Call(args, kwargs)))
+        _float16_agrees("triplet_margin_with_distance_loss", args, kwargs, TRIPLET_WRT, terms)
+
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (5,), (3, 1), (0, 4)], ids=str)
+def test_distances_agree_with_torch_in_float16(shape) -> None:
+    rng = np.random.default_rng(24)
+    x1, x2 = (rng.standard_normal(shape).astype(np.float16) for _ in range(2))
+    x1[:1] = 0.0  # a zero vector: float16's eps of 1e-8 is 0, and the cosine 0 / 0
+    for p, eps in itertools.product(NORM_ORDERS if shape[-1] else [2, 1, 0], [1e-6, 0.0]):
+        kwargs = {"p": p, "eps": eps}
+        theirs = torch_loss("pairwise_distance", (x1, x2), kwargs)
+        ours = lossnotes.pairwise_distance(x1, x2, **kwargs)
+        assert_float16_close(ours, theirs, _largest(theirs), f"pairwise_distance {kwargs}")
+    for dim, eps in itertools.product([-1, 0], [1e-8, 0.0, 3.0]):
+        kwargs = {"dim": dim, "eps": eps}
+        theirs = torch_loss("cosine_similarity", (x1, x2), kwargs)
+        ours = lossnotes.cosine_similarity(x1, x2, **kwargs)
+        assert_float16_close(ours, theirs, 1.0, f"cosine_similarity {kwargs}")
+
+# --- the cases of #20, each failing before its fix -----------------------------------------------
+
+
+def test_float16_norms_accumulate_in_float32() -> None:
+    # |a - p| = 1e4: its square, 1e8, is past float16's 65504, not float32's.  Worked by hand:
+    # d(a, p) = 1e4 and d(a, n) = |eps (1, 1)| ~ 0, so the loss is 1 + 1e4, 10000 in float16.
+    a = np.array([[1e4, 0.0]], dtype=np.float16)
+    p = np.zeros((1, 2), dtype=np.float16)
+    loss = lossnotes.triplet_margin_loss(a, p, a.copy(), reduction="none")
+    assert loss.dtype == np.float16 and loss[0] == 10000
+    assert torch_loss("triplet_margin_loss", (a, p, a.copy()), {"reduction": "none"})[0] == 10000
+    assert lossnotes.pairwise_distance(a, p)[0] == 10000
+
+
+def test_float16_gradient_with_identical_anchor_and_positive() -> None:
+    # a == p: the difference is eps (1, 1) rounded to float16 (a subnormal), its norm eps sqrt(2)
+    # in float32 rounded once, so d(a, p)'s gradient is (1, 1) / sqrt(2); d(a, n)'s is
+    # (a - n) / |a - n| = (-0.6, -0.8), subtracted.  Worked by hand: (1.307, 1.507).
+    a = np.array([[1.0, 2.0]], dtype=np.float16)
+    n = np.array([[4.0, 6.0]], dtype=np.float16)
+    kwargs = {"margin": 10.0, "reduction": "sum"}  # 10 + 0 - 5: the hinge is active
+    ours = lossnotes.grad.triplet_margin_loss(a, a.copy(), n, **kwargs)
+    _, theirs = torch_gradient("triplet_margin_loss", (a, a.copy(), n), kwargs, TRIPLET_WRT)
+    np.testing.assert_allclose(ours[0], [[1 / math.sqrt(2) + 0.6, 1 / math.sqrt(2) + 0.8]],
+                               rtol=2e-3)  # float16 rounds 1/sqrt(2) and each sum
+    for ours_, theirs_ in zip(ours, theirs):
+        assert_float16_close(ours_, theirs_, 1.0, "gradient")
+
+
+def test_distance_over_an_axis_of_length_one_is_the_magnitude() -> None:
+    # torch takes the norm over an axis of length 1 to be |x|, without squaring it: 1e30 in
+    # float32 for a difference of 1e30, whose square overflows.  A 0-d difference it computes
+    # with the formula, and that overflows.  Worked by hand: 1 + 1e30 - |eps| is 1e30.
+    big, zero = np.full((2, 1), 1e30, dtype=np.float32), np.zeros((2, 1), dtype=np.float32)
+    for name in TRIPLETS:
+        loss = getattr(lossnotes, name)(zero, big, zero, reduction="none")
+        assert np.array_equal(loss, big[:, 0]) and loss.dtype == np.float32
+        assert np.array_equal(torch_loss(name, (zero, big, zero), {"reduction": "none"}), loss)
+    assert np.array_equal(lossnotes.pairwise_distance(big, zero, p=3), big[:, 0])
+    scalar = lossnotes.triplet_margin_loss(np.float32(0), np.float32(1e30), np.float32(0))
+    assert np.isinf(scalar) and np.isinf(
+        torch_loss("triplet_margin_loss", (np.float32(0), np.float32(1e30), np.float32(0)))
+    )
+
+
+def test_nan_row_sends_no_gradient_through_the_one_norm() -> None:
+    # A NaN in a positive makes its triplet's loss NaN; clamp_min's backward passes nothing
+    # there (NaN >= 0 is false), and torch's sgn(NaN) is 0, so the anchor's gradient in that row
+    # is 0, not NaN.  The other row: sgn(a - p) - sgn(a - n) = (1, -1) - (-1, -1) = (2, 0).
+    a = np.array([[1.0, -1.0], [0.5, 0.5]])
+    p = np.array([[0.0, 0.0], [np.nan, 0.0]])
+    n = np.array([[3.0, 2.0], [1.0, 1.0]])
+    kwargs = {"p": 1, "margin": 10.0, "reduction": "sum"}
+    ours = lossnotes.grad.triplet_margin_loss(a, p, n, **kwargs)
+    assert np.array_equal(ours[0], [[2.0, 0.0], [0.0, 0.0]])
+    _, theirs = torch_gradient("triplet_margin_loss", (a, p, n), kwargs, TRIPLET_WRT)
+    for ours_, theirs_ in zip(ours, theirs):
+        np.testing.assert_array_equal(ours_, theirs_)
+
+
+def _family_calls() -> list[tuple[str, tuple, dict]]:
+    """Unbatched calls of every loss of the family, for every reduction."""
+    one, vector = np.asarray(0.5), np.array([0.5, -1.0, 2.0])
+    calls = []
+    for reduction in REDUCTIONS:
+        kwargs = {"reduction": reduction}
+        calls += [
+            ("margin_ranking_loss", (one, np.asarray(1.5), np.asarray(1.0)), kwargs),
+            ("hinge_embedding_loss", (one, np.asarray(-1.0)), kwargs),
+            ("cosine_embedding_loss", (vector, -vector, np.asarray(-1.0)), kwargs),
+            ("triplet_margin_loss", (vector, vector + 1, vector - 1), kwargs),
+            ("triplet_margin_loss", (one, np.asarray(1.5), np.asarray(0.0)), kwargs),
+            ("triplet_margin_with_distance_loss", (vector, vector + 1, vector - 1), kwargs),
+        ]
+    return calls
+
+
+def test_every_result_is_an_ndarray_even_0_d() -> None:
+    for name, args, kwargs in _family_calls():
+        loss = getattr(lossnotes, name)(*args, **kwargs)
+        grads = getattr(lossnotes.grad, name)(*args, **kwargs)
+        for result in (loss, *(grads if isinstance(grads, tuple) else (grads,))):
+            assert type(result) is np.ndarray, (name, kwargs, type(result))
+    for result in (lossnotes.pairwise_distance(np.asarray(1.0), np.asarray(2.0)),
+                   lossnotes.cosine_similarity(np.asarray(1.0), np.asarray(2.0), dim=0)):
+        assert type(result) is np.ndarray and result.shape == ()
+
+
+def test_numpy_says_nothing_where_torch_overflows_silently() -> None:
+    big = np.array([[1e30, -1e30, np.inf]], dtype=np.float32)
+    nan = np.array([[np.nan, 0.0, 1.0]], dtype=np.float32)
+    half = np.array([6e4, -6e4, np.inf], dtype=np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for args in [(big, nan, -big), (nan, nan, big)]:
+            for name in TRIPLETS:
+                getattr(lossnotes, name)(*args)
+                getattr(lossnotes.grad, name)(*args)
+            lossnotes.cosine_embedding_loss(*args[:2], np.ones(1))
+            lossnotes.grad.cosine_embedding_loss(*args[:2], np.ones(1))
+            lossnotes.cosine_similarity(*args[:2])
+        lossnotes.margin_ranking_loss(big[0], -big[0], np.ones(3), margin=1e30)
+        lossnotes.hinge_embedding_loss(half, -np.ones(3), margin=6e4)
+
+
+def test_hinge_margin_beyond_the_dtype_is_refused() -> None:
+    # torch fills a tensor of the input's dtype with the margin, checking the conversion.
+    x, y = np.ones(3, dtype=np.float16), -np.ones(3)
+    with pytest.raises(ValueError, match="margin=70000.0 is beyond float16's range"):
+        lossnotes.hinge_embedding_loss(x, y, margin=7e4)
+    with pytest.raises(RuntimeError, match="cannot be converted to type c10::Half"):
+        torch_loss("hinge_embedding_loss", (x, y), {"margin": 7e4})
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        lossnotes.grad.hinge_embedding_loss(x.astype(np.float32), y, margin=-1e300)
+    assert lossnotes.hinge_embedding_loss(x, y, margin=np.inf) == np.inf  # not a conversion
+    assert lossnotes.hinge_embedding_loss(x.astype(float), y, margin=1e300) == 1e300

@@ -177,9 +177,8 @@ similar = np.array([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
 emb1 = np.array([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0], [0.0, 0.0, 0.0]])
 emb2 = np.array([[1.0, 1.0, 0.0], [0.5, -1.0, 0.0], [1.0, 2.0, 3.0]])
 pair_labels = np.array([1.0, -1.0, 1.0])
-# Margin ranking and cosine embedding rows are refusals only (and stricter-than-torch rows):
-# test_what_both_accept_agrees compares one gradient, and both losses have two predictions;
-# test_embedding.py checks what torch accepts, shape by shape and label by label.
+# Margin ranking and cosine embedding rows are mostly refusals: test_embedding.py checks what
+# torch accepts, shape by shape and label by label (and at the edges of every dtype).
 COMPLEX_LABEL = (
     "a label is 1, -1 or another real number; torch only compares a complex one with 1 and -1, "
     "so lossnotes refuses it rather than guess what it means"
@@ -189,10 +188,12 @@ anchors = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
 positives = np.array([[0.5, 0.0], [1.0, 2.0], [0.0, 0.0]])
 negatives = np.array([[2.0, 1.0], [1.0, 2.5], [0.0, 3.0]])
 triplet = (anchors, positives, negatives)
-# Triplet rows are refusals only (and stricter-than-torch rows): test_what_both_accept_agrees
-# compares one gradient, and both losses have three predictions; test_embedding.py checks what
-# torch accepts.
+# Triplet rows are mostly refusals: test_embedding.py checks what torch accepts.
 CLASS_HINGES = ("multilabel_margin_loss", "multi_margin_loss")
+EMPTY_BATCH = (
+    "torch checks the dtypes of target and weight in its kernel, which an empty batch never "
+    "reaches; lossnotes checks them for every batch, as torch does for a non-empty one"
+)
 class_scores = np.array([[0.1, 0.2, 0.4, 0.8], [0.5, -1.0, 2.0, 0.0]])
 # Targets 3 and 0 (the 1 after the -1 is ignored), and target 2 alone.
 padded_labels = np.array([[3, 0, -1, 1], [2, -1, -1, -1]])
@@ -232,9 +233,8 @@ CTC_TORCH_READS_OUTSIDE = (
     "number, so lossnotes refuses a label outside [0, C)"
 )
 # linear_cross_entropy: hidden states (4, 3), a projection to 5 classes, and the class indices.
-# Its rows are refusals only (and stricter-than-torch rows): test_what_both_accept_agrees
-# compares one gradient, and lossnotes.grad.linear_cross_entropy returns two or three;
-# test_sequence.py checks what torch accepts, parameter by parameter.
+# Mostly refusals (and stricter-than-torch rows); test_sequence.py checks what torch accepts,
+# parameter by parameter, and its extreme values.
 hidden = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -3.0], [0.0, 1.0, 1.0], [2.0, 2.0, -1.0]])
 projection = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0],
                        [-1.0, 0.5, 0.0]])
@@ -613,6 +613,17 @@ TABLE: list[Row] = [
           ours=Refuses(TypeError, "label_smoothing")),
     *rows("cross_entropy", "label_smoothing=1 is the uniform target", (ce_x, ce_index, ce_weight),
           {"label_smoothing": 1.0}, torch=ACCEPTS, ours=ACCEPTS),
+    # gather() refuses uint8 indices only when there is one to gather: with every target
+    # ignored, the weighted 'mean' of the smoothing term is 0 / 0.
+    *rows("cross_entropy", "uint8 class indices, weight, smoothing and 'mean', all ignored",
+          (ce_x, np.full(3, 4, dtype=np.uint8), ce_weight),
+          {"label_smoothing": 0.1, "ignore_index": 4}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("cross_entropy", "float16 logits of -inf with label_smoothing 1e-8: inf",
+          (np.array([[0.0, -np.inf, 1.0]], dtype=np.float16), np.array([0])),
+          {"label_smoothing": 1e-8}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows(CLASS_LOSSES, "float16 logits", (ce_x.astype(np.float16), ce_index),
+          {"weight": ce_weight.astype(np.float16), "reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
     # Values.
     *rows(CLASS_LOSSES, "NaN and infinite logits", (ce_nan_x, ce_index), {"reduction": "none"},
           torch=ACCEPTS, ours=ACCEPTS),
@@ -1025,6 +1036,23 @@ TABLE: list[Row] = [
           {"reduction": "none", "margin": -1.0}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("hinge_embedding_loss", "NaN margin", (distances, similar),
           {"reduction": "none", "margin": float("nan")}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("hinge_embedding_loss", "margin beyond float32's range", (distances.astype(np.float32),
+                                                                     similar), {"margin": 1e300},
+          torch=Refuses(RuntimeError, "value cannot be converted to type float without overflow"),
+          ours=Refuses(ValueError, "margin")),
+    *rows("hinge_embedding_loss", "margin beyond float16's range",
+          (distances.astype(np.float16), similar), {"margin": -7e4},
+          torch=Refuses(RuntimeError, "value cannot be converted to type c10::Half without"),
+          ours=Refuses(ValueError, "margin")),
+    *rows("hinge_embedding_loss", "margin beyond float16's range, input of one element",
+          (distances[:1, :1].astype(np.float16), similar[:1, :1]), {"margin": 7e4},
+          torch=ACCEPTS, ours=Refuses(ValueError, "margin"),
+          why_stricter="torch fills a tensor of the input's dtype with the margin and refuses one "
+          "that does not fit, except for a float16 tensor of one element, whose fill takes "
+          "another path and gives inf; lossnotes refuses it whatever the size"),
+    *rows("hinge_embedding_loss", "float16 distances (torch computes each step in float32)",
+          (distances.astype(np.float16), similar), {"reduction": "none", "margin": 1.3},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("hinge_embedding_loss", "legacy flags override reduction", (distances, similar),
           {"size_average": False, "reduce": True, "reduction": "none"},
           torch=ACCEPTS, ours=ACCEPTS),
@@ -1082,6 +1110,15 @@ TABLE: list[Row] = [
           (emb1.astype(complex), emb2.astype(complex), pair_labels),
           torch=Refuses(NotImplementedError, "clamp is not supported for complex types"),
           ours=Refuses(TypeError, "input1")),
+    *rows("cosine_embedding_loss", "boolean input1 beside a float input2",
+          (emb1 > 0, emb2, pair_labels), torch=ACCEPTS, ours=Refuses(TypeError, "input1"),
+          why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("cosine_embedding_loss", "boolean embeddings (torch's forward computes in float32)",
+          (emb1 > 0, emb2 > 0, pair_labels), torch=ACCEPTS, ours=Refuses(TypeError, "input1"),
+          why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("cosine_embedding_loss", "float16 embeddings (torch sums them in float32)",
+          (emb1.astype(np.float16), emb2.astype(np.float16), pair_labels),
+          {"reduction": "none", "margin": 0.2}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("cosine_embedding_loss", "margin that is a string", (emb1, emb2, pair_labels),
           {"margin": "1"},
           torch=Refuses(TypeError, "argument 'margin' (position 4) must be float, not str"),
@@ -1162,6 +1199,16 @@ TABLE: list[Row] = [
           {"distance_function": lambda x1, x2: abs(x1 - x2).sum(-1)}, grad_output=np.asarray(1.0),
           torch=ACCEPTS, ours=Refuses(TypeError, "distance_function"),
           why_stricter="lossnotes.grad cannot differentiate an arbitrary NumPy callable"),
+    *rows("triplet_margin_with_distance_loss", "boolean anchor with a distance that takes it",
+          (anchors > 0, positives, negatives),
+          {"distance_function": lambda x1, x2: 1.0 - torch.nn.functional.cosine_similarity(x1, x2)},
+          torch=ACCEPTS, ours=Refuses(TypeError, "anchor"), why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows(TRIPLETS, "boolean anchor beside float embeddings", (anchors > 0, positives, negatives),
+          torch=Refuses(RuntimeError, "Subtraction, the `-` operator, with a bool tensor"),
+          ours=Refuses(TypeError, "anchor")),
+    *rows(TRIPLETS, "float16 embeddings (torch's norms accumulate in float32)",
+          tuple(x.astype(np.float16) for x in triplet), {"reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows(TRIPLETS, "grad_output of the wrong shape", triplet, {"reduction": "none"},
           grad_output=np.ones(2),
           torch=Refuses(RuntimeError, "Mismatch in shape"),
@@ -1249,6 +1296,18 @@ TABLE: list[Row] = [
     *class_rows("float16 input", lambda x, t, name: (x.astype(np.float16), t),
                 torch=Refuses(NotImplementedError, "not implemented for 'Half'"),
                 ours=Refuses(TypeError, "input")),
+    # An empty batch never reaches the kernels, which check dtypes: torch takes float16 there,
+    # and so does lossnotes; it still checks the target's and weight's dtypes, as for any batch.
+    *class_rows("float16 input, empty batch",
+                lambda x, t, name: (x[:0].astype(np.float16), t[:0]),
+                {"reduction": "none"}, torch=ACCEPTS, ours=ACCEPTS),
+    *class_rows("int32 integer target, empty batch",
+                lambda x, t, name: (x[:0], t[:0].astype(np.int32)), {"reduction": "none"},
+                torch=ACCEPTS, ours=Refuses(TypeError, "target"), why_stricter=EMPTY_BATCH),
+    *rows("multi_margin_loss", "float32 weight for a float64 input, empty batch",
+          (class_scores[:0], class_labels[:0]),
+          {"weight": np.ones(4, dtype=np.float32), "reduction": "none"},
+          torch=ACCEPTS, ours=Refuses(TypeError, "weight"), why_stricter=EMPTY_BATCH),
     *class_rows("floating (not integer) target", lambda x, t, name: (x, t.astype(np.float64)),
                 torch=Refuses(RuntimeError, "expected scalar type Long but found Double"),
                 ours=Refuses(TypeError, "target")),
@@ -1302,6 +1361,15 @@ TABLE: list[Row] = [
     *rows("soft_margin_loss", "integer input", (integers, signs),
           torch=Refuses(RuntimeError, "can't be cast to the desired output type Long"),
           ours=Refuses(TypeError, "input")),
+    *rows("soft_margin_loss", "complex input", (scores.astype(np.complex128), signs),
+          torch=ACCEPTS, ours=Refuses(TypeError, "input"),
+          why_stricter="torch computes a complex soft margin loss, but its autograd refuses to "
+          "differentiate it (the row below); " + PREDICTION_MUST_BE_FLOAT),
+    *rows("soft_margin_loss", "complex input and target, differentiated",
+          (scores.astype(np.complex128), signs.astype(np.complex128)), grad_output=np.ones(()),
+          torch=Refuses(RuntimeError, "does not support automatic differentiation for outputs "
+                        "with complex dtype"),
+          ours=Refuses(TypeError, "input")),
     *rows("soft_margin_loss", "complex target", (scores, signs.astype(np.complex128)),
           torch=Refuses(RuntimeError, "can't be cast to the desired output type"),
           ours=Refuses(TypeError, "target")),
@@ -1330,6 +1398,35 @@ TABLE: list[Row] = [
                        "lossnotes' is the true -y sigmoid(-y x), -1 here",
                        torch_value=[np.nan, -1.0 / (1.0 + np.e)],
                        ours_value=[-1.0, -1.0 / (1.0 + np.e)])),
+    *rows("soft_margin_loss", "a margin of -1000 in float16 too: torch's overflows past 11.09",
+          (np.array([-11.0, -11.1, -1000.0], dtype=np.float16), np.ones(3, dtype=np.float16)),
+          {"reduction": "none"}, torch=ACCEPTS,
+          ours=Differs("torch's float16 exp(-y x) overflows past 65504, a margin of -11.09; "
+                       "lossnotes gives the true value there, -y x + log1p(exp(y x))",
+                       torch_value=[11.0, np.inf, np.inf], ours_value=[11.0, 11.1, 1000.0])),
+    *rows("soft_margin_loss", "its float16 gradient past a margin of -11.09: NaN in torch",
+          (np.array([-11.0, -11.1, -1000.0], dtype=np.float16), np.ones(3, dtype=np.float16)),
+          {"reduction": "none"}, grad_output=np.ones(3, dtype=np.float16), torch=ACCEPTS,
+          ours=Differs("the float16 gradient of the overflowing log1p(exp(-y x)) is inf/inf, "
+                       "NaN; lossnotes' is -y sigmoid(-y x), -1 here",
+                       torch_value=[-1.0, np.nan, np.nan], ours_value=[-1.0, -1.0, -1.0])),
+    *rows("soft_margin_loss", "its gradient at a margin of -inf: NaN in torch",
+          (np.array([-np.inf, 1.0]), np.array([1.0, 1.0])), {"reduction": "none"},
+          grad_output=np.ones(2), torch=ACCEPTS,
+          ours=Differs("exp(-y x) is inf at y x = -inf, and torch's gradient inf/inf; the loss "
+                       "is inf in both, lossnotes' gradient the limit -y",
+                       torch_value=[np.nan, -1.0 / (1.0 + np.e)],
+                       ours_value=[-1.0, -1.0 / (1.0 + np.e)])),
+    *rows("soft_margin_loss", "float16 scores (the #20 gradient at 7.184)",
+          (np.array([7.184, -7.184, 0.0, 3.0], dtype=np.float16),
+           np.array([1.0, 1.0, -1.0, -1.0], dtype=np.float16)), {"reduction": "none"},
+          torch=ACCEPTS, ours=ACCEPTS),
+    *rows("multilabel_soft_margin_loss", "a wrong infinite logit costs inf, a right one NaN",
+          (np.array([[np.inf, -np.inf], [np.inf, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])),
+          {"reduction": "none"}, torch=ACCEPTS, ours=ACCEPTS),
+    *rows("multilabel_soft_margin_loss", "float16 logits and weight", (scores.astype(np.float16),
+          labels01.astype(np.float16)), {"weight": np.array([1.0, 0.5, 2.0], np.float16)},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("multilabel_soft_margin_loss", "0-d input (no class axis): shape",
           (np.array(1.0), np.array(1.0)),
           torch=Refuses(IndexError, "Dimension specified as -1 but tensor has no dimensions"),
@@ -1623,6 +1720,38 @@ TABLE: list[Row] = [
           {"label_smoothing": 0.1, "weight": np.ones(5)},
           torch=Refuses(RuntimeError, "gather(): Expected dtype int32/int64 for index"),
           ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "weight longer than C, chunked", (hidden, projection, tokens),
+          {"weight": np.ones(7), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="torch's chunked path gathers the class weights at the targets without "
+          "looking at the weight's shape (its reference path, options=None, refuses it): a "
+          "weight that is not one per class is a mistake on both paths"),
+    *rows("linear_cross_entropy", "weight shorter than C, chunked, every target below its length",
+          (hidden, projection, np.array([0, 1, 2, 1])),
+          {"weight": np.ones(3), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="as for a longer weight: torch's chunked path reads the weight only at "
+          "the targets"),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss",
+          (hidden, projection[:, None], tokens[:, None].astype(np.uint8)),
+          torch=Refuses(RuntimeError, "expected scalar type Long but found Byte"),
+          ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss, empty batch",
+          (hidden[:0], projection[:, None], tokens[:0, None].astype(np.uint8)),
+          torch=ACCEPTS, ours=Refuses(TypeError, "uint8"),
+          why_stricter="torch's K-dimensional kernel refuses uint8 indices, but its 'mean' and "
+          "'sum' of an empty batch return before looking: lossnotes refuses them whatever the "
+          "batch"),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, chunked: NaN",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), {"options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, options=None: finite",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "every target ignored, 'mean', chunked: NaN loss and gradient",
+          (hidden, projection, np.full(4, -100)), {"options": _chunked(batch_chunk_size=3)},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("linear_cross_entropy", "grad_output of the wrong shape", (hidden, projection, tokens),
           {"reduction": "none"}, grad_output=np.ones(3),
           torch=Refuses(RuntimeError, "Mismatch in shape"),
