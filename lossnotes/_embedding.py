@@ -607,11 +607,14 @@ def cosine_embedding_loss_grad(
     grad_denominator = -grad_cosine * (cosine / denominator)
     # denominator = sqrt(squared1 * squared2)
     grad_squares = grad_denominator / (2 * denominator)
-    # Each stored in its squared norm's dtype, as autograd does.
-    grad_squared1 = (grad_squares * squared2).astype(squared1.dtype)
-    grad_squared2 = (grad_squares * squared1).astype(squared2.dtype)
-    grad_squared1 = _sum_to(grad_squared1, squared1.shape)[..., None]
-    grad_squared2 = _sum_to(grad_squared2, squared2.shape)[..., None]
+    # Summed over the pairs a squared norm was broadcast to, then stored in
+    # its dtype, as autograd does (a float16 norm's float32 terms are summed
+    # before they are rounded: inf, not inf - inf, where they overflow).
+    grad_squared1, grad_squared2 = (
+        _sum_to(np.asarray(grad_squares * other), own.shape)
+        .astype(own.dtype)[..., None]
+        for own, other in ((squared1, squared2), (squared2, squared1))
+    )
     grad_product = grad_product[..., None]
     # The square x * x sends grad * x to each of its two factors; the
     # product a * b was broadcast, so its terms are summed back first.

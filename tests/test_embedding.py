@@ -1263,3 +1263,19 @@ def test_scalars_are_taken_as_torch_takes_a_float() -> None:
         tensors = [torch.from_numpy(x) for x in args]
         with pytest.raises(TypeError, match="must be float, not numpy.ndarray"):
             getattr(F, function.__name__)(*tensors, **kwargs)
+
+
+def test_float16_squared_norm_gradient_is_summed_before_it_is_rounded() -> None:
+    # A tiny float16 embedding against 300 float32 ones: each pair's term of the gradient
+    # through |a|^2 is about 2e5, beyond float16's 65504. torch's autograd sums the float32
+    # terms over the pairs first and rounds the sum (inf); rounding each term first gave
+    # inf - inf = NaN.
+    a = np.array([[0.0015087127685546875]], dtype=np.float16)
+    b = np.linspace(0.5, 3.0, 300, dtype=np.float32).reshape(300, 1)
+    y = np.where(np.arange(300) % 3 == 0, -1.0, 1.0).astype(np.float16)
+    upstream = np.cos(np.arange(300)).astype(np.float32)
+    ours = lossnotes.grad.cosine_embedding_loss(a, b, y, reduction="none", grad_output=upstream)
+    _, theirs = torch_gradient("cosine_embedding_loss", (a, b, y), {"reduction": "none"},
+                               wrt=(0, 1), grad_output=upstream)
+    assert np.isinf(theirs[0]).all() and np.array_equal(ours[0], theirs[0])
+    assert_within_ulps_of(ours[1], theirs[1], 1.0, 4, "input2")
