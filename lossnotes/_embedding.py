@@ -59,7 +59,6 @@ def _silent(function: Callable[..., Any]) -> Callable[..., Any]:
     return silent
 
 
-
 def _label_array(target: Any, allow_bool: bool) -> np.ndarray:
     """``target`` as a real array of labels (meant to be -1 or 1)."""
     target = np.asarray(target)
@@ -92,7 +91,6 @@ def _sum_last(values: np.ndarray) -> np.ndarray:
             values.sum(axis=-1, dtype=np.float32).astype(np.float16)
         )
     return np.asarray(values.sum(axis=-1))
-
 
 
 # --- margin ranking ----------------------------------------------------------
@@ -610,16 +608,15 @@ def cosine_embedding_loss_grad(
     # Summed over the pairs a squared norm was broadcast to, then stored in
     # its dtype, as autograd does (a float16 norm's float32 terms are summed
     # before they are rounded: inf, not inf - inf, where they overflow).
-    grad_squared1, grad_squared2 = (
-        _sum_to(np.asarray(grad_squares * other), own.shape)
-        .astype(own.dtype)[..., None]
-        for own, other in ((squared1, squared2), (squared2, squared1))
-    )
+    terms1 = np.asarray(grad_squares * squared2)
+    terms2 = np.asarray(grad_squares * squared1)
+    grad_squared1 = _sum_to(terms1, squared1.shape).astype(squared1.dtype)
+    grad_squared2 = _sum_to(terms2, squared2.shape).astype(squared2.dtype)
     grad_product = grad_product[..., None]
     # The square x * x sends grad * x to each of its two factors; the
     # product a * b was broadcast, so its terms are summed back first.
-    from_square1 = grad_squared1 * input1
-    from_square2 = grad_squared2 * input2
+    from_square1 = grad_squared1[..., None] * input1
+    from_square2 = grad_squared2[..., None] * input2
     pair_shape = np.broadcast_shapes(input1.shape, input2.shape)
     grad1 = _sum_to(
         np.broadcast_to(grad_product * input2, pair_shape), input1.shape
@@ -649,7 +646,6 @@ def _triplet_margin(margin: Any) -> float:
     # torch refuses margin <= 0; NaN slips through its comparison and makes
     # every loss NaN, so it is refused here too.
     return check_positive(margin, "margin", allow_zero=False)
-
 
 
 def _shifted_difference(
