@@ -9,6 +9,7 @@ families (likelihoods, margins, sequences) import them from here.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -36,6 +37,19 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",
 ]
+
+
+def _quiet(function: Any) -> Any:
+    """``function`` with NumPy's floating-point warnings off: torch's
+    arithmetic never warns (an overflow is inf, 0 / 0 NaN), nor does
+    lossnotes'."""
+
+    @functools.wraps(function)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
 
 
 def _softmax_dim(name: str, ndim: int, dim: Any, stacklevel: int) -> int:
@@ -72,6 +86,7 @@ def _softmax_input(input: Any, dtype: Any) -> np.ndarray:
     return input
 
 
+@_quiet
 def log_softmax(
     input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> np.ndarray:
@@ -133,6 +148,7 @@ def log_softmax(
     return (shifted - np.log(total)).reshape(input.shape)
 
 
+@_quiet
 def softmax(
     input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> np.ndarray:
@@ -190,6 +206,7 @@ def softmax(
     return exponentials.reshape(input.shape)
 
 
+@_quiet
 def sigmoid(input: Any) -> np.ndarray:
     r"""Logistic sigmoid, without overflow for logits of either sign.
 
@@ -231,6 +248,8 @@ def sigmoid(input: Any) -> np.ndarray:
     array([0. , 0.5, 1. ])
     """
     input = as_float_array(input, "input")
+    if input.dtype == _HALF:  # torch's float16: in float32, rounded once
+        return _half_of(sigmoid, input)
     small = np.exp(-np.abs(input))
     ratio = 1 / (1 + small)
     # For x < 0 the value is small / (1 + small): the complement, computed
@@ -240,6 +259,7 @@ def sigmoid(input: Any) -> np.ndarray:
     )
 
 
+@_quiet
 def logsigmoid(input: Any) -> np.ndarray:
     r"""Logarithm of the sigmoid, finite for every finite logit.
 
@@ -280,7 +300,136 @@ def logsigmoid(input: Any) -> np.ndarray:
     array([-1.00000000e+04, -6.93147181e-01])
     """
     input = as_float_array(input, "input")
+    if input.dtype == _HALF:  # torch's float16: in float32, rounded once
+        return _half_of(logsigmoid, input)
     return np.minimum(input, 0) - np.log1p(np.exp(-np.abs(input)))
+
+
+# float16, as torch's CPU kernels compute it.  Each operation on float16
+# ("Half") tensors computes in float32 and rounds its result to float16, so
+# an expression of several operations is rounded after each one: NumPy's
+# float16 arithmetic does exactly that, and the losses below follow torch's
+# operations one by one.  A transcendental function (exp, log, log1p, the
+# log-sigmoid) is evaluated in float32 and rounded to float16 once; here in
+# float64 and rounded to float32 first, which gives torch's float16 unless
+# torch's float32 result lies on the other side of a float16 rounding
+# boundary, a few times in ten thousand (one ulp of the function's result).
+_HALF = np.dtype(np.float16)
+
+
+def _float32_of(function: Any, values: Any) -> np.ndarray:
+    """``function`` of ``values`` in float64, rounded to float32."""
+    with np.errstate(all="ignore"):
+        result = function(np.asarray(values, dtype=np.float64))
+        return np.asarray(result).astype(np.float32)
+
+
+def _half_of(function: Any, values: Any) -> np.ndarray:
+    """``function`` as torch's float16 kernels give it: float32, rounded."""
+    with np.errstate(over="ignore"):  # past 65504 the float16 is inf
+        return _float32_of(function, values).astype(_HALF)
+
+
+def _half_scaled(values: Any, factor: float, divide: bool = False):
+    """A float16 tensor times (or over) a Python number, as torch: in
+    float32 with the number rounded to float32, the result to float16."""
+    values = np.asarray(values, dtype=np.float32)
+    with np.errstate(all="ignore"):
+        if divide:
+            return np.asarray(values / np.float32(factor)).astype(_HALF)
+        return np.asarray(values * np.float32(factor)).astype(_HALF)
+
+
+def _half_sum(values: np.ndarray, axis: Any = None) -> np.ndarray:
+    """torch's sum of float16: accumulated in float32, rounded once."""
+    with np.errstate(over="ignore"):
+        return np.asarray(np.sum(values, axis=axis, dtype=np.float32)).astype(
+            _HALF
+        )
+
+
+def _half_log_softmax(input: np.ndarray, axis: int) -> np.ndarray:
+    """torch's float16 log_softmax: ``(x - m) - log sum exp(x - m)`` in
+    float32, rounded to float16.  Along the last axis its kernel
+    (``_vec_log_softmax_lastdim``) keeps the sum of exponentials and its
+    log in float16 buffers, so both are rounded to float16 as well; along
+    another axis the sum runs class by class in float32."""
+    values = input.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        shifted = values - np.max(
+            values, axis=axis, keepdims=True, initial=-np.inf
+        )
+    exponentials = _float32_of(np.exp, shifted)
+    if axis == input.ndim - 1:
+        total = np.sum(exponentials, axis=axis, keepdims=True)
+        with np.errstate(over="ignore"):
+            total = total.astype(_HALF)
+        log_total = _half_of(np.log, total)
+    else:
+        total = np.zeros_like(np.sum(shifted, axis=axis, keepdims=True))
+        for column in range(input.shape[axis]):
+            total += np.take(exponentials, [column], axis=axis)
+        log_total = _float32_of(np.log, total)
+    with np.errstate(invalid="ignore"):
+        return (shifted - log_total.astype(np.float32)).astype(_HALF)
+
+
+def _half_log_softmax_grad(
+    grad: np.ndarray, log_probs: np.ndarray, axis: int
+) -> np.ndarray:
+    """torch's float16 log_softmax backward from its float16 output:
+    ``g - exp(output) * sum(g)`` in float32, with one rounding for the
+    product and the difference (its vectorised loop's fused multiply-add),
+    then rounded to float16."""
+    total = np.sum(grad, axis=axis, keepdims=True, dtype=np.float32)
+    product = _float32_of(np.exp, log_probs).astype(np.float64) * total
+    with np.errstate(all="ignore"):
+        fused = (grad.astype(np.float64) - product).astype(np.float32)
+        return fused.astype(_HALF)
+
+
+def _cascade_sum(terms: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """torch's sum in ``nll_loss`` (``nll_loss_out_frame`` and its 2-D
+    twin in aten/src/ATen/native/LossNLL*.cpp), in the terms' dtype.
+
+    The kernel adds each kept target's term, at linear ``position`` b, to
+    a partial sum of level 0; when b is a multiple of 16**k (but of no
+    higher power, k <= 7; b = 0 counts as 16**7) the partial sums of levels
+    0 .. k-1 are each added into the next one and reset.  At the end the
+    eight partial sums are added up from level 0.  In float16 each
+    addition rounds, so the order is the result; the loop over 16
+    positions at a time below follows it with one operation per column.
+    """
+    dtype = terms.dtype.type
+    depth = np.zeros(positions.shape, dtype=np.int64)
+    for level in range(7):
+        # The kernel's level_power is 4 for fewer than 2**40 positions.
+        at_level = (positions & (0xF << (4 * level))) == 0
+        depth += at_level & (depth == level)
+    items, item_depth = terms, depth
+    leftovers = []
+    for level in range(8):
+        ends = item_depth > level if level < 7 else np.zeros(0, bool)
+        ends = np.pad(ends, (0, items.size - ends.size))
+        # Segment s holds the items after the (s-1)-th end up to the s-th.
+        segment = np.cumsum(ends) - ends
+        count = int(ends.sum())
+        starts = np.searchsorted(segment, np.arange(count + 1))
+        column = np.arange(items.size) - starts[segment]
+        width = int(column.max(initial=-1)) + 1
+        table = np.zeros((count + 1, width), dtype=terms.dtype)
+        table[segment, column] = items
+        sums = np.zeros(count + 1, dtype=terms.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for values in table.T:
+                sums = sums + values
+        leftovers.append(sums[count])
+        items, item_depth = sums[:count], item_depth[ends]
+    total = dtype(0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for partial in leftovers:
+            total = dtype(total + partial)
+    return np.asarray(total)
 
 
 # torch's nll_loss takes class indices as int64 ("Long") or uint8 ("Byte")
@@ -427,6 +576,7 @@ def _class_indices(
 
 def _check_uint8_smoothing(
     target: np.ndarray,
+    kept: np.ndarray | None,
     weight: np.ndarray | None,
     ignore_index: int,
     reduction: str,
@@ -435,12 +585,14 @@ def _check_uint8_smoothing(
 
     Its smoothing term compares the targets with ``ignore_index`` in uint8,
     that is modulo 256, where its likelihood term compares exactly; and its
-    weighted ``'mean'`` gathers the weights with the targets, which refuses
-    uint8 indices.
+    weighted ``'mean'`` gathers the weights of the kept targets with uint8
+    indices, which ``gather`` refuses unless there is none to gather (every
+    target ignored, or none at all: the loss is then NaN).
     """
     if target.dtype != np.uint8:
         return
-    if weight is not None and reduction == "mean":
+    gathers = kept is None or kept.any()
+    if weight is not None and reduction == "mean" and target.size and gathers:
         raise TypeError(
             "target: uint8 class indices cannot be used with a weight, "
             "label_smoothing and reduction='mean' (torch refuses them); "
@@ -560,7 +712,7 @@ def _probability_terms(
     ``-(log_softmax(x) * y * w).sum(class axis)``, with ``y`` smoothed."""
     log_probs = log_softmax(input, dim=axis)
     if smoothing:
-        target = target * (1 - smoothing) + smoothing / input.shape[axis]
+        target = _smoothed(target, smoothing, input.shape[axis])
     product = log_probs * target
     if weight is not None:
         # Not in place: a float64 weight promotes float32 products.
@@ -568,6 +720,271 @@ def _probability_terms(
             _class_shape(weight.size, axis, input.ndim)
         )
     return -np.sum(product, axis=axis)
+
+
+# float16 cross entropy and nll_loss, torch's operations one by one.
+
+
+def _half_nll(
+    log_probs: np.ndarray,
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    axis: int,
+    reduction: str,
+) -> tuple[np.ndarray, Any]:
+    """torch's float16 ``nll_loss``, and the total weight of ``'mean'``.
+
+    Its kernel sums in float16 (:func:`_cascade_sum`), the weights too, and
+    without a weight divides by the count of kept targets rounded to
+    float16.
+    """
+    picked = _pick(log_probs, index, axis)
+    weights = None if weight is None else weight.take(index)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if reduction == "none":
+            loss = -picked if weights is None else -picked * weights
+            return _keep(loss, kept, _HALF), None
+        if index.size == 0:  # the kernel's early exit
+            empty = np.nan if reduction == "mean" else 0.0
+            return np.asarray(empty, dtype=_HALF), _HALF.type(0)
+        positions = (
+            np.arange(index.size) if kept is None else np.flatnonzero(kept)
+        )
+        terms = -picked if weights is None else -(picked * weights)
+        total = _cascade_sum(terms.ravel()[positions], positions)
+        if weights is None:
+            total_weight = np.float32(positions.size).astype(_HALF)
+        else:
+            total_weight = _cascade_sum(weights.ravel()[positions], positions)
+        if reduction == "mean":
+            total = total / total_weight
+    return np.asarray(total, dtype=_HALF), total_weight
+
+
+def _half_nll_grad(
+    shape: tuple[int, ...],
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    axis: int,
+    reduction: str,
+    upstream: np.ndarray,
+    total_weight: Any,
+) -> np.ndarray:
+    """torch's float16 ``nll_loss`` backward: ``-w * g`` at each kept
+    target, ``g`` first divided by the total weight for ``'mean'``."""
+    weights = None if weight is None else weight.take(index)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if reduction == "none":
+            values = -upstream if weights is None else -weights * upstream
+        else:
+            if reduction == "mean":
+                upstream = upstream / total_weight
+            values = np.broadcast_to(-upstream, index.shape)
+            if weights is not None:
+                values = weights * values
+    grad = np.zeros(shape, dtype=_HALF)
+    np.put_along_axis(
+        grad,
+        np.expand_dims(index, axis),
+        np.expand_dims(_keep(values, kept, _HALF), axis),
+        axis,
+    )
+    return grad
+
+
+def _half_smoothing_terms(
+    log_probs: np.ndarray, weight: np.ndarray | None, axis: int
+) -> np.ndarray:
+    """``-(log_probs * w).sum(class axis)`` in float16, torch's way."""
+    if weight is not None:
+        shape = _class_shape(weight.size, axis, log_probs.ndim)
+        log_probs = log_probs * weight.reshape(shape)
+    return -_half_sum(log_probs, axis)
+
+
+def _half_smoothing_denominator(
+    index: np.ndarray, kept: np.ndarray | None, weight: np.ndarray | None
+) -> np.ndarray:
+    """The smoothing term's ``'mean'`` divisor: the summed weights of the
+    kept targets, or their count, each rounded to float16."""
+    if weight is None:
+        count = index.size if kept is None else np.count_nonzero(kept)
+        return np.float32(count).astype(_HALF)
+    weights = weight.take(index)
+    return _half_sum(weights if kept is None else weights[kept])
+
+
+def _half_index_loss(
+    input: np.ndarray,
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+) -> np.ndarray:
+    """torch's float16 cross entropy with class indices
+    (``cross_entropy_loss_label_smoothing`` in LossNLL.cpp):
+    ``(1 - e) nll + (e / C) smooth``, each term reduced on its own."""
+    log_probs = _half_log_softmax(input, axis)
+    nll, _ = _half_nll(log_probs, index, kept, weight, axis, reduction)
+    if not smoothing:
+        return nll
+    smooth = _keep(_half_smoothing_terms(log_probs, weight, axis), kept, _HALF)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if reduction != "none":
+            smooth = _half_sum(smooth)
+        if reduction == "mean":
+            smooth = smooth / _half_smoothing_denominator(index, kept, weight)
+        classes = input.shape[axis]
+        return np.asarray(
+            _half_scaled(nll, 1 - smoothing)
+            + _half_scaled(smooth, smoothing / classes)
+        )
+
+
+def _half_index_grad(
+    input: np.ndarray,
+    index: np.ndarray,
+    kept: np.ndarray | None,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+    grad_output: Any,
+) -> np.ndarray:
+    """torch's autograd through :func:`_half_index_loss`, node by node."""
+    log_probs = _half_log_softmax(input, axis)
+    _, total_weight = _half_nll(
+        log_probs, index, kept, weight, axis, reduction
+    )
+    upstream = _upstream(grad_output, index.shape, _HALF, reduction)
+    if not smoothing:
+        grad = _half_nll_grad(
+            input.shape,
+            index,
+            kept,
+            weight,
+            axis,
+            reduction,
+            upstream,
+            total_weight,
+        )
+        return _half_log_softmax_grad(grad, log_probs, axis)
+    grad = _half_nll_grad(
+        input.shape,
+        index,
+        kept,
+        weight,
+        axis,
+        reduction,
+        _half_scaled(upstream, 1 - smoothing),
+        total_weight,
+    )
+    smooth = _half_scaled(upstream, smoothing / input.shape[axis])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if reduction == "mean":
+            smooth = smooth / _half_smoothing_denominator(index, kept, weight)
+        smooth = -_keep(np.broadcast_to(smooth, index.shape), kept, _HALF)
+        smooth = np.broadcast_to(np.expand_dims(smooth, axis), input.shape)
+        if weight is not None:
+            shape = _class_shape(weight.size, axis, input.ndim)
+            smooth = smooth * weight.reshape(shape)
+        # autograd adds the two paths' gradients of the log-probabilities.
+        return _half_log_softmax_grad(grad + smooth, log_probs, axis)
+
+
+def _smoothed(target: np.ndarray, smoothing: float, classes: int):
+    """``target * (1 - e) + e / C`` in the target's dtype, as torch."""
+    if not smoothing:
+        return target
+    with np.errstate(over="ignore", invalid="ignore"):
+        if target.dtype != _HALF:
+            return target * (1 - smoothing) + smoothing / classes
+        # torch rounds a number it multiplies by to float32, one it adds
+        # to float16.
+        share = np.float32(smoothing / classes).astype(_HALF)
+        return _half_scaled(target, 1 - smoothing) + share
+
+
+def _torch_sum(values: np.ndarray, axis: Any = None) -> np.ndarray:
+    """torch's sum: float16 in float32, rounded once; others as NumPy."""
+    if values.dtype == _HALF:
+        return _half_sum(values, axis)
+    return np.asarray(np.sum(values, axis=axis))
+
+
+def _half_probability_loss(
+    input: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+) -> np.ndarray:
+    """torch's cross entropy with class probabilities for float16 logits
+    (``cross_entropy_loss_prob_target``): ``-(log_p * y * w)`` summed over
+    the classes for ``'none'``, over everything at once otherwise, and
+    divided by the number of positions for ``'mean'``; the product takes
+    the promoted dtype of its factors."""
+    product = _half_log_softmax(input, axis) * _smoothed(
+        target, smoothing, input.shape[axis]
+    )
+    if weight is not None:
+        shape = _class_shape(weight.size, axis, input.ndim)
+        product = product * weight.reshape(shape)
+    if reduction == "none":
+        return np.asarray(-_torch_sum(product, axis))
+    total = np.asarray(-_torch_sum(product))
+    if reduction == "sum":
+        return total
+    if product.size == 0:
+        return np.asarray(np.nan, dtype=total.dtype)
+    positions = product.size // input.shape[axis]
+    if total.dtype == _HALF:
+        return _half_scaled(total, positions, divide=True)
+    return np.asarray(total / positions)
+
+
+def _half_probability_grad(
+    input: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    smoothing: float,
+    axis: int,
+    reduction: str,
+    grad_output: Any,
+) -> np.ndarray:
+    """torch's autograd through :func:`_half_probability_loss`: each
+    product's backward multiplies by the other factor and rounds to the
+    dtype of its operand."""
+    log_probs = _half_log_softmax(input, axis)
+    target = _smoothed(target, smoothing, input.shape[axis])
+    product_dtype = np.result_type(_HALF, target.dtype)
+    shape = _class_shape(input.shape[axis], axis, input.ndim)
+    class_weight = None if weight is None else weight.reshape(shape)
+    loss_dtype = np.result_type(
+        product_dtype, *([] if weight is None else [weight.dtype])
+    )
+    loss_shape = input.shape[:axis] + input.shape[axis + 1 :]
+    upstream = _upstream(grad_output, loss_shape, loss_dtype, reduction)
+    if reduction == "mean":
+        positions = int(np.prod(loss_shape))
+        if loss_dtype == _HALF:
+            upstream = _half_scaled(upstream, positions, divide=True)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                upstream = upstream / loss_dtype.type(positions)
+    if reduction == "none":
+        upstream = np.expand_dims(upstream, axis)
+    grad = np.broadcast_to(-upstream, input.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if class_weight is not None:
+            grad = (grad * class_weight).astype(product_dtype)
+        grad = (grad * target).astype(_HALF)
+    return _half_log_softmax_grad(grad, log_probs, axis)
 
 
 def _probability_target(
@@ -586,6 +1003,7 @@ def _probability_target(
     return target
 
 
+@_quiet
 def cross_entropy(
     input: Any,
     target: Any,
@@ -682,6 +1100,10 @@ def cross_entropy(
     if target.shape == input.shape:
         target = _probability_target(target, input, ignore_index)
         weight = _class_weight(weight, input, classes, same_dtype=False)
+        if input.dtype == _HALF:
+            return _half_probability_loss(
+                input, target, weight, smoothing, axis, reduction
+            )
         loss = _probability_terms(input, target, weight, smoothing, axis)
         return apply_reduction(loss, reduction, loss.size)
     weight = _class_weight(weight, input, classes, same_dtype=True)
@@ -689,13 +1111,18 @@ def cross_entropy(
         target, input, axis, ignore_index, smoothing > 0
     )
     if smoothing:
-        _check_uint8_smoothing(target, weight, ignore_index, reduction)
+        _check_uint8_smoothing(target, kept, weight, ignore_index, reduction)
+    if input.dtype == _HALF:
+        return _half_index_loss(
+            input, index, kept, weight, smoothing, axis, reduction
+        )
     loss = _index_terms(input, index, kept, weight, smoothing, axis)
     return apply_reduction(
         loss, reduction, _index_denominator(index, kept, weight)
     )
 
 
+@_quiet
 def nll_loss(
     input: Any,
     target: Any,
@@ -770,6 +1197,8 @@ def nll_loss(
     axis = _class_axis(input)
     weight = _class_weight(weight, input, input.shape[axis], same_dtype=True)
     index, kept = _class_indices(np.asarray(target), input, axis, ignore_index)
+    if input.dtype == _HALF:
+        return _half_nll(input, index, kept, weight, axis, reduction)[0]
     loss = np.negative(_pick(input, index, axis))
     if weight is not None:
         loss *= weight.take(index)
@@ -792,9 +1221,8 @@ def _probability_grad(
     loss_shape = input.shape[:axis] + input.shape[axis + 1 :]
     # log_softmax(x) * y promotes, as torch's product does.
     dtype = np.result_type(input.dtype, target.dtype)
-    coefficients = target.astype(dtype)
-    if smoothing:
-        coefficients = coefficients * (1 - smoothing) + smoothing / classes
+    # The smoothed target in its own dtype, as torch smooths it.
+    coefficients = _smoothed(target, smoothing, classes).astype(dtype)
     if weight is not None:
         coefficients = coefficients * weight.reshape(
             _class_shape(classes, axis, input.ndim)
@@ -865,6 +1293,7 @@ def _index_grad(
     return grad
 
 
+@_quiet
 def cross_entropy_grad(
     input: Any,
     target: Any,
@@ -895,6 +1324,10 @@ def cross_entropy_grad(
     if target.shape == input.shape:
         target = _probability_target(target, input, ignore_index)
         weight = _class_weight(weight, input, classes, same_dtype=False)
+        if input.dtype == _HALF:
+            return _half_probability_grad(
+                input, target, weight, smoothing, axis, reduction, grad_output
+            )
         return _probability_grad(
             input, target, weight, smoothing, axis, reduction, grad_output
         )
@@ -903,12 +1336,14 @@ def cross_entropy_grad(
         target, input, axis, ignore_index, smoothing > 0
     )
     if smoothing:
-        _check_uint8_smoothing(target, weight, ignore_index, reduction)
-    return _index_grad(
+        _check_uint8_smoothing(target, kept, weight, ignore_index, reduction)
+    grad_function = _half_index_grad if input.dtype == _HALF else _index_grad
+    return grad_function(
         input, index, kept, weight, smoothing, axis, reduction, grad_output
     )
 
 
+@_quiet
 def nll_loss_grad(
     input: Any,
     target: Any,
@@ -931,6 +1366,21 @@ def nll_loss_grad(
     axis = _class_axis(input)
     weight = _class_weight(weight, input, input.shape[axis], same_dtype=True)
     index, kept = _class_indices(np.asarray(target), input, axis, ignore_index)
+    if input.dtype == _HALF:
+        _, total_weight = _half_nll(
+            input, index, kept, weight, axis, reduction
+        )
+        upstream = _upstream(grad_output, index.shape, _HALF, reduction)
+        return _half_nll_grad(
+            input.shape,
+            index,
+            kept,
+            weight,
+            axis,
+            reduction,
+            upstream,
+            total_weight,
+        )
     upstream = reduce_backward(
         grad_output,
         index.shape,
@@ -1033,6 +1483,12 @@ def _operate(
     second = np.asarray(second)
     dtype = _torch_dtype(first, second)
     target_dtype = first.dtype if in_place else dtype
+    if dtype == _HALF and second.ndim == 0 and operation is np.multiply:
+        # torch's float16 product with a 0-d factor reads the factor in
+        # float32 (mul_kernel's scalar path), not rounded to float16.
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = first.astype(np.float32) * second.astype(np.float32)
+            return np.asarray(result).astype(target_dtype)
     if (
         in_place
         and dtype == first.dtype
@@ -1044,6 +1500,15 @@ def _operate(
         first.astype(dtype, copy=False), second.astype(dtype, copy=False)
     )
     return result.astype(target_dtype, copy=False)
+
+
+def _divided(values: np.ndarray, count: int) -> np.ndarray:
+    """``values / count`` as torch divides a tensor by a count: in float32
+    for float16 (NumPy would round the count to float16 first)."""
+    if values.dtype == _HALF:
+        return _half_scaled(values, count, divide=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(values / values.dtype.type(count))
 
 
 def _upstream(
@@ -1103,6 +1568,7 @@ def _logits(
     return input, target, weight, pos_weight
 
 
+@_quiet
 def binary_cross_entropy(
     input: Any,
     target: Any,
@@ -1171,8 +1637,12 @@ def binary_cross_entropy(
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target, weight = _probabilities(input, target, weight)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped below
-        log_input = np.log(input, out=np.empty_like(input))
-        log_complement = np.log1p(-input, out=np.empty_like(input))
+        if input.dtype == _HALF:
+            log_input = _half_of(np.log, input)
+            log_complement = _half_of(np.log1p, -input)
+        else:
+            log_input = np.log(input, out=np.empty_like(input))
+            log_complement = np.log1p(-input, out=np.empty_like(input))
     np.maximum(log_input, _LOG_FLOOR, out=log_input)
     np.maximum(log_complement, _LOG_FLOOR, out=log_complement)
     # (y - 1) log(1 - x) - y log(x): torch's kernel, term for term.
@@ -1185,6 +1655,7 @@ def binary_cross_entropy(
     return apply_reduction(np.asarray(loss), reduction)
 
 
+@_quiet
 def binary_cross_entropy_grad(
     input: Any,
     target: Any,
@@ -1223,10 +1694,11 @@ def binary_cross_entropy_grad(
     if weight is not None:
         grad = _operate(np.multiply, grad, weight, in_place=True)
     if reduction == "mean":
-        grad /= input.size
+        grad = _divided(grad, input.size)
     return np.asarray(grad)
 
 
+@_quiet
 def binary_cross_entropy_with_logits(
     input: Any,
     target: Any,
@@ -1323,6 +1795,7 @@ def binary_cross_entropy_with_logits(
     return apply_reduction(np.asarray(loss), reduction)
 
 
+@_quiet
 def binary_cross_entropy_with_logits_grad(
     input: Any,
     target: Any,
@@ -1364,6 +1837,6 @@ def binary_cross_entropy_with_logits_grad(
     if weight is not None:
         grad = _operate(np.multiply, grad, weight, in_place=True)
     if reduction == "mean":
-        grad /= input.size
+        grad = _divided(grad, input.size)
     # autograd hands back the gradient in the dtype of input.
     return np.asarray(grad).astype(input.dtype, copy=False)

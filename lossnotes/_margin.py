@@ -12,7 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from ._classification import sigmoid
+from ._classification import (
+    _HALF,
+    _divided,
+    _half_of,
+    _half_scaled,
+    _operate,
+    _quiet,
+    _torch_sum,
+    _upstream,
+    logsigmoid,
+    sigmoid,
+)
 from ._core import (
     apply_reduction,
     as_float_array,
@@ -32,7 +43,8 @@ __all__ = [
 
 # Hinge losses over class indices.  They share one input rule (torch's
 # kernels take a non-empty vector of C scores or an (N, C) matrix, and no
-# float16) and one target rule (int64 class indices), and both are vectorised
+# float16 unless the batch is empty: the kernel, which refuses it, then does
+# not run) and one target rule (int64 class indices), and both are vectorised
 # over (sample, class) pairs: the kernels' three nested loops become one array
 # of hinge terms.
 
@@ -47,10 +59,11 @@ def _score_matrix(input: Any) -> tuple[np.ndarray, np.ndarray]:
     (``N = C = 1``), as in torch's kernels.
     """
     input = as_float_array(input, "input")
-    if input.dtype == np.float16:
+    if input.dtype == np.float16 and not (input.ndim == 2 and not input.size):
         raise TypeError(
             "input must be float32 or float64: torch has no float16 kernel "
-            "for this loss; got dtype float16"
+            "for this loss (only an empty (0, C) batch, which no kernel "
+            "computes, may be float16); got dtype float16"
         )
     if not (input.ndim == 0 or (input.ndim in (1, 2) and input.shape[-1])):
         raise ValueError(
@@ -133,6 +146,7 @@ def _multilabel_pairs(input: Any, target: Any):
     return input, scores, shape, rows, pair_classes, multiplicity, z, active
 
 
+@_quiet
 def multilabel_margin_loss(
     input: Any,
     target: Any,
@@ -210,6 +224,7 @@ def multilabel_margin_loss(
     return apply_reduction(loss.reshape(shape), reduction)
 
 
+@_quiet
 def multilabel_margin_loss_grad(
     input: Any,
     target: Any,
@@ -310,6 +325,7 @@ def _multi_margin_terms(
     return input, scores, target.shape, labels, z, active, class_weight
 
 
+@_quiet
 def multi_margin_loss(
     input: Any,
     target: Any,
@@ -393,6 +409,7 @@ def multi_margin_loss(
     return apply_reduction(loss.reshape(shape), reduction)
 
 
+@_quiet
 def multi_margin_loss_grad(
     input: Any,
     target: Any,
@@ -470,12 +487,24 @@ def _soft_margin_prepare(input: Any, target: Any):
         ) from None
     # Computed in the promoted dtype and stored in the input's, as torch's
     # in-place kernel does.
-    dtype = result_dtype(input, target)
-    negative_margin = np.asarray(np.multiply(input, target, dtype=dtype))
-    np.negative(negative_margin, out=negative_margin)
+    negative_margin = np.asarray(-_margin_product(input, target))
     return input, target, negative_margin.astype(input.dtype, copy=False)
 
 
+def _margin_product(input: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``y x`` in torch's promoted dtype (an array, also when 0-d).
+
+    A 0-d target multiplies float16 scores in float32, as torch reads a
+    0-d factor of a float16 product (its mul_kernel's scalar path).
+    """
+    dtype = result_dtype(input, target)
+    if dtype == _HALF and target.ndim == 0:
+        product = np.multiply(input, target, dtype=np.float32)
+        return np.asarray(product).astype(_HALF)
+    return np.asarray(np.multiply(input, target, dtype=dtype))
+
+
+@_quiet
 def soft_margin_loss(
     input: Any,
     target: Any,
@@ -538,6 +567,8 @@ def soft_margin_loss(
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     _, _, negative_margin = _soft_margin_prepare(input, target)
+    if negative_margin.dtype == _HALF:
+        return apply_reduction(_half_softplus(negative_margin), reduction)
     # softplus(z) = max(z, 0) + log1p(exp(-|z|)): the exponent is never
     # positive.  In place, as at millions of elements each temporary costs
     # about as much as the arithmetic.
@@ -547,6 +578,25 @@ def soft_margin_loss(
     loss = _log1p_of_fraction(loss)
     loss += np.maximum(negative_margin, 0, out=negative_margin)
     return apply_reduction(loss, reduction)
+
+
+def _softplus(values: np.ndarray) -> np.ndarray:
+    """``log(1 + e^z)`` as ``max(z, 0) + log1p(e^-|z|)``: no overflow."""
+    return np.maximum(values, 0) + np.log1p(np.exp(-np.abs(values)))
+
+
+def _half_softplus(margin: np.ndarray) -> np.ndarray:
+    """torch's float16 ``log1p(exp(z))``: each function rounded to float16.
+
+    Where the float16 exponential overflows (z above 11.09) torch's loss is
+    ``inf``; lossnotes gives the finite softplus there instead, the
+    difference it declares in float32 and float64 too.
+    """
+    exponential = _half_of(np.exp, margin)
+    loss = _half_of(np.log1p, exponential)
+    overflow = np.isinf(exponential) & np.isfinite(margin)
+    loss[overflow] = _half_of(_softplus, margin[overflow])
+    return loss
 
 
 def _log1p_of_fraction(fraction: np.ndarray) -> np.ndarray:
@@ -570,6 +620,7 @@ def _log1p_of_fraction(fraction: np.ndarray) -> np.ndarray:
     return np.where(step == 0, fraction, result)
 
 
+@_quiet
 def soft_margin_loss_grad(
     input: Any,
     target: Any,
@@ -591,11 +642,50 @@ def soft_margin_loss_grad(
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input, target, negative_margin = _soft_margin_prepare(input, target)
+    if input.dtype == _HALF:
+        return _half_soft_margin_grad(input, target, reduction, grad_output)
     upstream = reduce_backward(
         grad_output, input.shape, input.dtype, reduction
     )
     grad = -target * sigmoid(negative_margin) * upstream
-    return grad.astype(input.dtype, copy=False)
+    return np.asarray(grad).astype(input.dtype, copy=False)
+
+
+def _half_soft_margin_grad(
+    input: np.ndarray, target: np.ndarray, reduction: str, grad_output: Any
+) -> np.ndarray:
+    """torch's float16 backward (``soft_margin_loss_backward_out``):
+    ``z = exp(-y x)`` in the promoted dtype, ``y z`` stored in float16, times
+    ``-1/n`` rounded to float16 (``n`` the elements for ``'mean'``, else 1),
+    over ``1 + z``, times the upstream gradient, each step rounded.  Where
+    ``z`` overflows (``-y x`` above 11.09, or infinite) torch's ``inf / inf``
+    is NaN; lossnotes gives ``-y sigmoid(-y x)`` there, its declared
+    difference.
+    """
+    upstream = _upstream(grad_output, input.shape, _HALF, reduction)
+    # The backward multiplies target first (-target * input), so that a 0-d
+    # target is rounded to float16 here, unlike in the forward.
+    target = target.astype(result_dtype(input, target))
+    margin = np.negative(np.multiply(target, input, dtype=target.dtype))
+    if margin.dtype == _HALF:
+        exponential = _half_of(np.exp, margin)
+    else:
+        with np.errstate(over="ignore"):
+            exponential = np.exp(margin)
+    norm = 1 / input.size if reduction == "mean" and input.size else 1.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        grad = _operate(np.multiply, target, exponential, False)
+        grad = grad.astype(_HALF) * np.float32(-norm).astype(_HALF)
+        grad = (grad / (exponential + 1)).astype(_HALF) * upstream
+        grad = np.array(np.broadcast_to(grad, input.shape))
+        overflow = np.broadcast_to(np.isinf(exponential), input.shape)
+        if overflow.any():
+            limit = np.broadcast_to(-target * sigmoid(margin), input.shape)
+            upstream = np.broadcast_to(upstream, input.shape)
+            grad[overflow] = (
+                _half_scaled(limit[overflow], norm) * upstream[overflow]
+            )
+    return grad
 
 
 def _multilabel_prepare(input: Any, target: Any, weight: Any):
@@ -627,6 +717,7 @@ def _multilabel_prepare(input: Any, target: Any, weight: Any):
     return input, target, weight, shape, dtype, input.ndim - 1
 
 
+@_quiet
 def multilabel_soft_margin_loss(
     input: Any,
     target: Any,
@@ -698,22 +789,41 @@ def multilabel_soft_margin_loss(
     input, target, weight, shape, dtype, class_axis = _multilabel_prepare(
         input, target, weight
     )
-    # -[y log s(x) + (1 - y) log s(-x)], written as the binary cross entropy
-    # with logits is: (max(x, 0) - y x) + log1p(exp(-|x|)).  One exponential
-    # instead of two logsigmoids, and the bracket is formed first so that for
-    # y = 1 and large x it is exactly 0 and the small log1p term survives.
-    loss = np.maximum(input, 0) - target * input
-    loss = loss + np.log1p(np.exp(-np.abs(input)))
-    if weight is not None:
-        loss = loss * weight
-    loss = np.broadcast_to(loss, shape).astype(dtype, copy=False)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_sample = np.asarray(
-            loss.sum(axis=class_axis) / input.shape[-1], dtype=dtype
-        )
+    terms = _multilabel_terms(input, target, weight)
+    per_sample = _divided(_torch_sum(terms[-1], class_axis), input.shape[-1])
     return apply_reduction(per_sample, reduction)
 
 
+def _multilabel_terms(
+    input: np.ndarray, target: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, ...]:
+    """torch's ``-(y logsigmoid(x) + (1 - y) logsigmoid(-x)) * w``, one
+    operation at a time in torch's dtypes: the two log-sigmoids, and the
+    loss before and after the weight.
+
+    Each log-sigmoid is finite for every finite logit, and a certain right
+    answer costs its small log-sigmoid exactly; at an infinite logit the
+    loss is torch's (``inf`` for a wrong one, NaN where ``0 * inf`` is).
+    """
+    positive, negative = logsigmoid(input), logsigmoid(-input)
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = np.negative(
+            _operate(
+                np.add,
+                _operate(np.multiply, target, positive, False),
+                _operate(np.multiply, 1 - target, negative, False),
+                False,
+            )
+        )
+        weighted = (
+            loss
+            if weight is None
+            else _operate(np.multiply, loss, weight, False)
+        )
+    return positive, negative, loss, weighted
+
+
+@_quiet
 def multilabel_soft_margin_loss_grad(
     input: Any,
     target: Any,
@@ -728,20 +838,67 @@ def multilabel_soft_margin_loss_grad(
     .. math::
 
         \frac{\partial \ell_n}{\partial x_{nc}}
+        = \frac{w_c}{C} \bigl[(1 - y_{nc}) \sigma(x_{nc})
+          - y_{nc} \sigma(-x_{nc})\bigr]
         = \frac{w_c}{C} \bigl(\sigma(x_{nc}) - y_{nc}\bigr),
 
     whatever the target's values, times ``grad_output`` and the reduction's
-    factor, summed back over the axes along which input was broadcast.
+    factor, summed back over the axes along which input was broadcast.  It
+    is computed as torch's autograd does, through the two log-sigmoids (the
+    first form), so that an infinite weight or target gives torch's NaN.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, target, weight, shape, dtype, class_axis = _multilabel_prepare(
+    input, target, weight, shape, _, class_axis = _multilabel_prepare(
         input, target, weight
     )
+    _, _, loss, weighted = _multilabel_terms(input, target, weight)
     sample_shape = shape[:class_axis] + shape[class_axis + 1 :]
-    upstream = reduce_backward(grad_output, sample_shape, dtype, reduction)
-    upstream = np.expand_dims(upstream, class_axis) / input.shape[-1]
-    slope = sigmoid(input) - target
-    if weight is not None:
-        slope = slope * weight
-    grad = np.broadcast_to(slope * upstream, shape)
-    return unbroadcast(grad, input.shape).astype(input.dtype, copy=False)
+    upstream = _upstream(grad_output, sample_shape, weighted.dtype, reduction)
+    upstream = np.broadcast_to(upstream, sample_shape)
+    if reduction == "mean":  # 'mean' of the per-sample losses, then / C
+        upstream = _divided(upstream, int(np.prod(sample_shape)))
+    grad = np.expand_dims(_divided(upstream, input.shape[-1]), class_axis)
+    grad = np.broadcast_to(grad, shape)
+    # Node by node: each product's backward multiplies by the other factor
+    # and rounds to its operand's dtype; the two log-sigmoid paths add.
+    with np.errstate(invalid="ignore", over="ignore"):
+        if weight is not None:
+            grad = _operate(np.multiply, grad, weight, False)
+        grad = np.negative(grad.astype(loss.dtype))
+        through_positive = _operate(np.multiply, grad, target, False)
+        through_negative = _operate(np.multiply, grad, 1 - target, False)
+        grad = _logsigmoid_grad(through_positive, input) - _logsigmoid_grad(
+            through_negative, -input
+        )
+    return _summed_to(grad, input.shape)
+
+
+def _logsigmoid_grad(grad: np.ndarray, input: np.ndarray) -> np.ndarray:
+    """torch's log-sigmoid backward, ``g (d - s b / (1 + b))`` with the
+    buffer ``b = exp(-|x|)`` its forward kept in the input's dtype
+    (``d, s = 1, 1`` for ``x < 0``, else ``0, -1``): ``g sigmoid(-x)``.
+    float16 computes in float32 and rounds once."""
+    grad = np.asarray(grad).astype(input.dtype)  # autograd's cast to x's
+    if input.dtype == _HALF:
+        buffer = _half_of(np.exp, -np.abs(input)).astype(np.float32)
+    else:
+        buffer = np.exp(-np.abs(input))
+    negative = input < 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        slope = np.where(negative, 1, 0) - np.where(negative, 1, -1) * (
+            buffer / (1 + buffer)
+        )
+        slope = slope.astype(buffer.dtype) * grad.astype(buffer.dtype)
+        return np.asarray(slope).astype(input.dtype)
+
+
+def _summed_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """autograd's sum of a gradient back to ``shape``, float16 in float32
+    and rounded once."""
+    if grad.shape == shape:
+        return np.asarray(grad)
+    if grad.dtype != _HALF:
+        return unbroadcast(grad, shape)
+    summed = unbroadcast(grad.astype(np.float32), shape)
+    with np.errstate(over="ignore"):
+        return np.asarray(summed).astype(_HALF)

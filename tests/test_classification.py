@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _edges import DTYPES, assert_grid_agrees, assert_same_outcome, edge_values
 
 import lossnotes
-from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient
+from lossnotes.torchcheck import (
+    TRANSCENDENTAL_ULPS,
+    agreement,
+    finite_difference_gradient,
+    torch_gradient,
+)
 
 # --- log_softmax and softmax, the helpers cross_entropy stands on -------------------------------
 
@@ -784,3 +791,322 @@ def test_three_ways_to_weight_positives_agree() -> None:
         assert np.isclose(positives, module(torch.from_numpy(logits), torch.from_numpy(target)))
 
 
+
+
+# --- extreme values (issue #20): random calls at the edges, every outcome torch's --------------
+
+SWEEP_CALLS = 60  # per loss and dtype
+
+
+def _finite_size(values: np.ndarray) -> float:
+    size = np.abs(np.asarray(values, dtype=np.float64))
+    return float(np.max(np.where(np.isfinite(size), size, 0.0), initial=0.0))
+
+
+def _edge_weight(rng: np.random.Generator, size: int, dtype) -> np.ndarray | None:
+    """None, or a weight at its edges: ordinary, all zero, some zero, negative, mixed signs."""
+    kind = rng.choice(["none", "ordinary", "zeros", "some zero", "negative", "mixed"])
+    values = {
+        "none": None,
+        "ordinary": rng.uniform(0.1, 2.0, size),
+        "zeros": np.zeros(size),
+        "some zero": rng.uniform(0.1, 2.0, size) * (rng.random(size) < 0.5),
+        "negative": -rng.uniform(0.1, 2.0, size),
+        "mixed": rng.uniform(-2.0, 2.0, size),
+    }[kind]
+    return None if values is None else values.astype(dtype)
+
+
+def _class_sweep_call(rng: np.random.Generator, dtype, name: str):
+    """One call of cross_entropy or nll_loss at the edges."""
+    classes = int(rng.choice([1, 3]))
+    layout = rng.choice(["unbatched", "batch", "spatial", "empty"])
+    shape = {"unbatched": (classes,), "batch": (4, classes), "spatial": (2, classes, 3),
+             "empty": (0, classes)}[layout]
+    axis = 0 if layout == "unbatched" else 1
+    loss_shape = shape[:axis] + shape[axis + 1 :]
+    x = edge_values(rng, shape, dtype)
+    kwargs: dict = {"reduction": str(rng.choice(REDUCTIONS))}
+    if name == "cross_entropy":
+        kwargs["label_smoothing"] = float(rng.choice([0.0, 1e-8, 0.3, 1.0]))
+    if name == "cross_entropy" and rng.random() < 0.4:  # class probabilities
+        target_dtype = DTYPES[rng.integers(3)]
+        onehot = np.moveaxis(np.eye(classes)[rng.integers(0, classes, loss_shape)], -1, axis)
+        uniform = np.full(shape, 1 / classes)
+        target = np.where(rng.random(shape) < 0.5, onehot, uniform)
+        if rng.random() < 0.3:
+            target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float), target)
+        kwargs["weight"] = _edge_weight(rng, classes, DTYPES[rng.integers(3)])
+        kwargs["ignore_index"] = int(rng.choice([-100, -1]))
+        with np.errstate(over="ignore"):
+            return (x, target.astype(target_dtype)), kwargs
+    ignore_index = int(rng.choice([-100, 0, classes - 1]))
+    target = rng.integers(0, classes, loss_shape)
+    ignored = rng.choice(["none", "some", "all"])
+    if ignored != "none":
+        target = np.where(rng.random(loss_shape) < (0.4 if ignored == "some" else 2), ignore_index,
+                          target)
+    if rng.random() < 0.05:  # a class out of range: refused by both
+        target = np.where(rng.random(loss_shape) < 0.5, classes, target)
+    smoothing = kwargs.get("label_smoothing", 0.0)
+    if layout != "spatial" and 0 <= ignore_index < 256 and rng.random() < 0.3:
+        target = target.astype(np.uint8)
+    if ignore_index != -100 or rng.random() < 0.5:
+        kwargs["ignore_index"] = ignore_index
+    kwargs["weight"] = _edge_weight(rng, classes, dtype)
+    del smoothing
+    return (x, target), kwargs
+
+
+def _class_scales(call: tuple) -> tuple:
+    """The size of cross_entropy's terms (a row's log-sum-exp and its target logit or the
+    smoothing's sum of logits, times the weights), and of its gradient's (the upstream times
+    the largest weight, over the 'mean' denominator)."""
+    (x, target), kwargs = call
+    weight = kwargs.get("weight")
+    largest_weight = 1.0 if weight is None else max(_finite_size(weight), 1.0)
+    axis = 0 if x.ndim == 1 else 1
+    terms = (2 * _finite_size(x) + np.log(max(x.shape[axis], 1))) * largest_weight
+    count = max(x.size // max(x.shape[axis], 1), 1)
+    total = terms * (count if kwargs["reduction"] != "none" else 1)
+    return (lambda loss: total,
+            lambda grad, upstream: _finite_size(grad) + _finite_size(upstream) * largest_weight)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_class_losses_at_the_edges_do_what_torch_does(name: str, dtype) -> None:
+    """Logits of ±inf, NaN, ±1e30, ±1e4 and zeros of both signs, probabilities of exactly 0 and
+    1 (and NaN), empty batches, some or every target ignored, weights zero, negative or mixed,
+    label smoothing 0, 1e-8, 0.3 and 1, in float16, float32 and float64: torch's refusal, or its
+    loss and gradient (16 ulps of the size of the terms, which the extremes make cancel)."""
+    rng = np.random.default_rng([20, DTYPES.index(dtype), len(name)])
+    outcomes = []
+    for _ in range(SWEEP_CALLS):
+        call = _class_sweep_call(rng, dtype, name)
+        loss_scale, grad_scale = _class_scales(call)
+        outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
+                                            grad_scale=grad_scale))
+    assert outcomes.count("accepted") > SWEEP_CALLS / 2
+
+
+def _binary_weight(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray | None:
+    """None, or a weight (or pos_weight) at its edges, of the input's shape, its last axis or 0-d:
+    ordinary, zero, negative, mixed signs, huge, or an integer one (torch promotes it)."""
+    kind = rng.choice(["none", "ordinary", "zeros", "negative", "mixed", "huge", "integer"])
+    if kind == "none":
+        return None
+    weight_shape = [shape, shape[-1:], ()][rng.integers(3)]
+    values = {
+        "ordinary": lambda: rng.uniform(0.1, 2.0, weight_shape),
+        "zeros": lambda: np.zeros(weight_shape),
+        "negative": lambda: -rng.uniform(0.1, 2.0, weight_shape),
+        "mixed": lambda: rng.uniform(-2.0, 2.0, weight_shape),
+        "huge": lambda: np.full(weight_shape, 1e30),
+        "integer": lambda: rng.integers(-2, 3, weight_shape),
+    }[kind]()
+    if kind == "integer":
+        return values
+    with np.errstate(over="ignore"):
+        return values.astype(dtype)
+
+
+BINARY_SHAPES = [(), (5,), (3, 4), (0, 3)]
+# Probabilities at the edges: exactly 0 (of both signs) and 1, underflowing, within an ulp of 1;
+# now and then one torch refuses (NaN, outside [0, 1]).
+PROBABILITY_EDGES = (0.0, -0.0, 1.0, 1e-30, 6e-8, 0.5, 1 - 1e-7, 0.999)
+INVALID_PROBABILITIES = (np.nan, 1.5, -0.1, np.inf)
+
+
+def _probability_edges(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
+    values = np.where(rng.random(shape) < 0.5, rng.choice(PROBABILITY_EDGES, shape),
+                      rng.random(shape))
+    if rng.random() < 0.05:
+        values = np.where(rng.random(shape) < 0.3, rng.choice(INVALID_PROBABILITIES, shape),
+                          values)
+    return values.astype(dtype)
+
+
+def _bce_sweep_call(rng: np.random.Generator, dtype, name: str):
+    shape = BINARY_SHAPES[rng.integers(len(BINARY_SHAPES))]
+    kwargs: dict = {"reduction": str(rng.choice(REDUCTIONS))}
+    if name == BCE:
+        args = (_probability_edges(rng, shape, dtype), _probability_edges(rng, shape, dtype))
+        kwargs["weight"] = _binary_weight(rng, shape, dtype)
+        return args, kwargs
+    target_dtype = DTYPES[rng.integers(3)]
+    target = np.where(rng.random(shape) < 0.3, edge_values(rng, shape, float),
+                      rng.choice([0.0, 1.0, 0.5, -1.0, 2.0], shape))
+    with np.errstate(over="ignore"):  # 1e30 is inf in float16
+        target = target.astype(target_dtype)
+    kwargs["weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
+    kwargs["pos_weight"] = _binary_weight(rng, shape, DTYPES[rng.integers(3)])
+    return (edge_values(rng, shape, dtype), target), kwargs
+
+
+def _size64(value) -> np.ndarray:
+    size = np.abs(np.asarray(value, dtype=np.float64))
+    return np.where(np.isfinite(size), size, 0.0)
+
+
+def _binary_scales(name: str, call: tuple) -> tuple:
+    """The size of the terms of each loss element (BCE's two clamped logs, the logits form's
+    (1 - y) x and (1 + (p - 1) y) log sigmoid(x), times the weight), summed by the reduction;
+    and of its gradient's (upstream times weight, times 1 + |p y| + |(1 + (p - 1) y)|)."""
+    (x, y), kwargs = call
+    weight = 1.0 if kwargs.get("weight") is None else _size64(kwargs["weight"])
+    positive = 1.0 if kwargs.get("pos_weight") is None else _size64(kwargs["pos_weight"])
+    x64, y64 = _size64(x), _size64(y)
+    if name == BCE:
+        terms = weight * 100 * (y64 + _size64(1 - y.astype(np.float64)))
+        slope = weight
+    else:
+        log_weight = 1 + (positive + 1) * y64
+        terms = weight * (_size64(1 - y.astype(np.float64)) * x64 + log_weight * (x64 + 1))
+        slope = weight * (1 + positive * y64 + log_weight)
+    terms = np.broadcast_to(terms, np.broadcast_shapes(np.shape(terms), x.shape))
+    if kwargs["reduction"] == "none":
+        loss_scale = terms
+    else:
+        total = float(terms.sum())
+        loss_scale = total / max(terms.size, 1) if kwargs["reduction"] == "mean" else total
+    count = max(x.size, 1) if kwargs["reduction"] == "mean" else 1
+    return (lambda loss: loss_scale,
+            lambda grad, upstream: np.broadcast_to(slope, x.shape) * _size64(upstream) / count)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", [BCE, BCE_LOGITS])
+def test_binary_losses_at_the_edges_do_what_torch_does(name: str, dtype) -> None:
+    """Probabilities of exactly 0 and 1 (and ones torch refuses), logits of ±inf, NaN, ±1e30,
+    ±1e4 and zeros of both signs, targets outside [0, 1], weights and pos_weights zero,
+    negative, huge or integer, empty and 0-d inputs, in float16, float32 and float64: torch's
+    refusal, or its loss and gradient (16 ulps of the size of the terms)."""
+    rng = np.random.default_rng([21, DTYPES.index(dtype), len(name)])
+    outcomes = []
+    for _ in range(SWEEP_CALLS):
+        call = _bce_sweep_call(rng, dtype, name)
+        loss_scale, grad_scale = _binary_scales(name, call)
+        outcomes.append(assert_same_outcome(name, *call, rng, ulps=16, loss_scale=loss_scale,
+                                            grad_scale=grad_scale))
+    assert outcomes.count("accepted") > SWEEP_CALLS / 2
+
+
+# --- float16 (issue #20): torch's CPU result, operation for operation -----------------------------
+
+# lossnotes computes float16 as torch's CPU kernels do, rounding to float16 after each operation
+# where torch does, so the two differ only where a transcendental function's float32 results
+# (torch's and lossnotes') fall on either side of a float16 rounding boundary: one ulp of that
+# function's value, which a later sum or difference carries into the result.  The bound is
+# TRANSCENDENTAL_ULPS (4) float16 ulps of the size of the terms behind each value.
+HALF_ULPS = TRANSCENDENTAL_ULPS
+
+
+@pytest.mark.parametrize("shape", CLASS_SHAPES, ids=str)
+def test_class_losses_agree_with_torch_in_float16(shape) -> None:
+    x, index, probabilities, weight = _class_case(shape, seed=30)
+    x, weight = x.astype(np.float16), weight.astype(np.float16)
+    rng = np.random.default_rng(31)
+    reductions = {"reduction": CE_REDUCTIONS}
+    smoothing = {"label_smoothing": [0.0, 0.25, 1.0]}
+    cases = 0
+    # The first target ignored: as -100, or as a class (2).
+    for ignored in (-100, 2):
+        target = np.where(index == -100, ignored, index)
+        grid = {**reductions, "weight": [None, weight], "ignore_index": [ignored]}
+        cases += assert_grid_agrees("nll_loss", (x, target), grid, rng, HALF_ULPS,
+                                    _class_scales)
+        cases += assert_grid_agrees("cross_entropy", (x, target), {**grid, **smoothing}, rng,
+                                    HALF_ULPS, _class_scales)
+    if index.ndim <= 1:
+        small = np.where(index == -100, 2, index).astype(np.uint8)
+        cases += assert_grid_agrees("cross_entropy", (x, small),
+                                    {**reductions, "label_smoothing": [0.0, 0.3],
+                                     "ignore_index": [2]}, rng, HALF_ULPS, _class_scales)
+    for dtype in (np.float16, np.float32, np.float64):  # the probabilities' dtype promotes
+        cases += assert_grid_agrees(
+            "cross_entropy", (x, probabilities.astype(dtype)),
+            {**reductions, **smoothing, "weight": [None, weight, weight.astype(dtype)]},
+            rng, HALF_ULPS, _class_scales)
+    legacy = {"size_average": [None, True, False], "reduce": [None, True, False]}
+    for name in ("cross_entropy", "nll_loss"):
+        cases += assert_grid_agrees(name, (x, index), {**legacy, "reduction": ["mean"]}, rng,
+                                    HALF_ULPS, lambda call: _class_scales(_reduction_of(call)))
+    assert cases > 100
+
+
+def _reduction_of(call: tuple) -> tuple:
+    """The call with its legacy flags read as the reduction they select (for the scales)."""
+    from torch.nn._reduction import legacy_get_string
+
+    args, kwargs = call
+    flags = {key: kwargs.get(key) for key in ("size_average", "reduce")}
+    if flags != {"size_average": None, "reduce": None}:
+        kwargs = {**kwargs, "reduction": legacy_get_string(**flags, emit_warning=False)}
+    return args, kwargs
+
+
+def test_binary_losses_agree_with_torch_in_float16() -> None:
+    rng = np.random.default_rng(32)
+    half = np.float16
+    probabilities = rng.uniform(0.0, 1.0, (4, 3)).astype(half)
+    probabilities[0] = [0.0, 1.0, 6e-8]  # the clamps of the forward, the floor of the backward
+    target, hard = rng.random((4, 3)).astype(half), (rng.random((4, 3)) < 0.5).astype(half)
+    logits = (rng.standard_normal((4, 3)) * 4).astype(half)
+    weights = [None, rng.random((4, 3)).astype(half), rng.random(3).astype(half),
+               rng.random((4, 1)).astype(half), np.asarray(2.5, half), np.array([1, 0, 3]),
+               rng.random(3)]  # float64 promotes the in-place product, then rounds
+    reductions = {"reduction": list(REDUCTIONS)}
+    scales = {name: functools.partial(_binary_scales, name) for name in (BCE, BCE_LOGITS)}
+    cases = 0
+    for y in (target, hard):
+        cases += assert_grid_agrees(BCE, (probabilities, y), {**reductions, "weight": weights},
+                                    rng, HALF_ULPS, scales[BCE])
+        for y_dtype in (half, np.float32):  # the logits loss takes the target's dtype
+            cases += assert_grid_agrees(
+                BCE_LOGITS, (logits, y.astype(y_dtype)),
+                {**reductions, "weight": weights,
+                 "pos_weight": [None, rng.random(3).astype(half) * 4, np.asarray(3.0, half)]},
+                rng, HALF_ULPS, scales[BCE_LOGITS])
+    for name, args in ((BCE, (probabilities, target)), (BCE_LOGITS, (logits, target))):
+        cases += assert_grid_agrees(name, args, {**LEGACY, "reduction": ["mean"]}, rng,
+                                    HALF_ULPS, lambda call, name=name: scales[name](
+                                        _reduction_of(call)))
+        cases += assert_grid_agrees(name, (args[0][:0], args[1][:0]), reductions, rng, HALF_ULPS)
+        cases += assert_grid_agrees(name, (args[0][1, 1], args[1][1, 1]), reductions, rng,
+                                    HALF_ULPS, scales[name])
+    assert cases > 200
+
+
+ZERO_D_CALLS = [
+    # A (C,) input: its 'none' loss is 0-d; every reduction gives a 0-d loss.
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array(2)), {}),
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array(2)),
+     {"label_smoothing": 0.2, "weight": np.array([1.0, 2.0, 0.5])}),
+    ("cross_entropy", lambda d: (np.array([0.5, -1.0, 2.0], d), np.array([0.2, 0.3, 0.5], d)),
+     {"label_smoothing": 0.2}),
+    ("nll_loss", lambda d: (np.array([-0.5, -1.0, -2.0], d), np.array(1)), {}),
+    # 0-d predictions: 0-d losses and 0-d gradients.
+    (BCE, lambda d: (np.array(0.25, d), np.array(1.0, d)), {"weight": np.array(2.0)}),
+    (BCE_LOGITS, lambda d: (np.array(0.25, d), np.array(1.0, d)),
+     {"pos_weight": np.array(3.0), "weight": np.array(2.0)}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(("name", "args", "kwargs"), ZERO_D_CALLS,
+                         ids=[f"{call[0]}-{i}" for i, call in enumerate(ZERO_D_CALLS)])
+def test_zero_dimensional_results_are_arrays(name, args, kwargs, dtype) -> None:
+    """A 0-d loss or gradient is a 0-d ndarray, as torch's is a 0-d tensor, never a NumPy
+    scalar (issue #20), on every path: each reduction, each dtype, smoothing and weights."""
+    args = args(dtype)
+    for reduction in REDUCTIONS:
+        call = {**kwargs, "reduction": reduction}
+        if "weight" in call and name in ("cross_entropy", "nll_loss"):
+            call["weight"] = call["weight"].astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss = getattr(lossnotes, name)(*args, **call)
+            grad = getattr(lossnotes.grad, name)(*args, **call)
+        assert type(loss) is np.ndarray and loss.shape == (), (reduction, type(loss))
+        assert type(grad) is np.ndarray and grad.shape == args[0].shape, (reduction, type(grad))
