@@ -6,7 +6,6 @@ Margin ranking, hinge embedding, cosine embedding and the two triplet losses.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +15,16 @@ import numpy as np
 from ._core import (
     apply_reduction,
     as_float_array,
+    check_flag,
     check_positive,
     check_reduction,
+    common_shape,
+    operation_dtype,
+    pack_gradients,
+    real_number,
     reduce_backward,
     resolve_reduction,
+    resolve_wrt,
     result_dtype,
     unbroadcast,
 )
@@ -52,17 +57,6 @@ def _silent(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(*args, **kwargs)
 
     return silent
-
-
-def _check_margin(margin: Any) -> float:
-    """A real scalar, as torch's ``double margin`` (NaN included)."""
-    if (
-        not np.isscalar(margin)
-        or isinstance(margin, (str, bytes))
-        or np.iscomplexobj(margin)
-    ):
-        raise TypeError(f"margin must be a real number; got {margin!r}")
-    return float(margin)
 
 
 def _label_array(target: Any, allow_bool: bool) -> np.ndarray:
@@ -99,18 +93,6 @@ def _sum_last(values: np.ndarray) -> np.ndarray:
     return np.asarray(values.sum(axis=-1))
 
 
-def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
-    """The common shape of ``arrays``, or a ValueError naming them all."""
-    try:
-        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    except ValueError:
-        parts = [f"{name} of shape {a.shape}" for name, a in arrays.items()]
-        described = ", ".join(parts[:-1]) + " and " + parts[-1]
-        raise ValueError(
-            f"{described} must have the same shape or broadcast together"
-        ) from None
-
-
 # --- margin ranking ----------------------------------------------------------
 
 
@@ -120,17 +102,22 @@ def _margin_ranking_prepare(
     input1 = as_float_array(input1, "input1")
     input2 = as_float_array(input2, "input2")
     target = _label_array(target, allow_bool=False)
-    margin = _check_margin(margin)
+    if target.dtype.kind == "u":
+        # torch computes -target in the target's dtype, where an unsigned
+        # label of 1 is 255 (uint8): a loss no label was meant to give.
+        wrapped = np.iinfo(target.dtype).max
+        raise TypeError(
+            "target must be signed: torch negates an unsigned target in its "
+            f"dtype, where -1 is {wrapped}; got dtype {target.dtype}"
+        )
+    margin = real_number(margin, "margin")
     if not input1.ndim == input2.ndim == target.ndim:
         raise ValueError(
             "input1, input2 and target must have the same number of "
             f"dimensions; got shapes {input1.shape}, {input2.shape} and "
             f"{target.shape}"
         )
-    _broadcast_shape(input1=input1, input2=input2, target=target)
-    if target.dtype.kind != "f":
-        # torch promotes an integer target to the inputs' floating dtype.
-        target = target.astype(np.result_type(input1, input2))
+    common_shape(input1=input1, input2=input2, target=target)
     return input1, input2, target, margin
 
 
@@ -143,11 +130,12 @@ def _margin_ranking_hinge(
     """``(input1 - input2)`` and ``-y (input1 - input2) + margin``.
 
     In torch's order and dtypes: the difference in the inputs' dtype, then
-    the product in the dtype of all three; ``margin``, a Python number,
-    takes that dtype instead of promoting it.
+    the product in the dtype of all three (an integer target takes the
+    difference's); ``margin``, a Python number, takes that dtype instead of
+    promoting it.
     """
     difference = np.asarray(input1 - input2)
-    dtype = np.result_type(difference, target)
+    dtype = operation_dtype(difference, target)
     # np.asarray: a product of 0-d arrays is a NumPy scalar.
     hinge = np.asarray(np.multiply(target, difference, dtype=dtype))
     np.negative(hinge, out=hinge)
@@ -175,8 +163,9 @@ def margin_ranking_loss(
         dimensions and broadcast together (without a warning).
     target : ndarray of the same number of dimensions
         :math:`y = 1` where input1 should score higher, :math:`-1` where
-        input2 should; other values are used as they are.  Integer or
-        floating (torch refuses a boolean one).
+        input2 should; other values are used as they are.  Signed integer
+        or floating (torch refuses a boolean one, and negates an unsigned
+        one in its dtype, where -1 is 255 for uint8).
     margin : float, default 0
         How far the right score must lead for the loss to vanish.
     size_average, reduce : bool, optional
@@ -197,8 +186,8 @@ def margin_ranking_loss(
         If the three arrays differ in number of dimensions or do not
         broadcast, or `reduction` is unknown.
     TypeError
-        If an input is not floating point, the target is boolean or `margin`
-        is not a real number.
+        If an input is not floating point, the target is boolean or
+        unsigned, or `margin` is not a real number.
 
     See Also
     --------
@@ -237,36 +226,61 @@ def margin_ranking_loss_grad(
     reduce: bool | None = None,
     reduction: str = "mean",
     grad_output: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of :func:`margin_ranking_loss` with respect to both inputs.
+    wrt: Any = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """Gradients of :func:`margin_ranking_loss`: both inputs by default.
 
     On a tie, ``y (x1 - x2) == margin`` exactly, torch's ``clamp_min`` passes
     the gradient through: the tie counts as a violation, slope ``-y``.
+    ``wrt`` may name ``"target"`` too, which torch differentiates as a number
+    (``-(x1 - x2)`` where the hinge is active) when it is floating.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input1, input2, target, margin = _margin_ranking_prepare(
         input1, input2, target, margin
     )
+    names, single = resolve_wrt(
+        wrt,
+        ("input1", "input2"),
+        {"input1": None, "input2": None, "target": _label_rule(target)},
+        {"input1": input1, "input2": input2, "target": target},
+    )
     difference, hinge = _margin_ranking_hinge(input1, input2, target, margin)
     upstream = reduce_backward(
         grad_output, hinge.shape, hinge.dtype, reduction
     )
-    # Masked where the hinge is < 0 (or NaN), then times -y, as autograd
-    # does: a NaN label makes the gradient NaN even where the loss is 0.
-    slope = np.where(hinge >= 0, upstream, hinge.dtype.type(0))
-    slope *= -target
+    # clamp_min's backward: the gradient where the hinge is >= 0, 0 where it
+    # is < 0 or NaN.  Then the product -y (x1 - x2) sends it times -y to the
+    # difference and times (x1 - x2) to -y, as autograd does: a NaN label
+    # makes the inputs' gradient NaN even where the loss is 0.
+    passed = np.where(hinge >= 0, upstream, hinge.dtype.type(0))
+    gradients = {}
+    if "target" in names:
+        # Summed to the target's shape, stored in its dtype, then negated.
+        to_negated = _sum_to(np.asarray(passed * difference), target.shape)
+        gradients["target"] = -to_negated.astype(target.dtype, copy=False)
     # Summed to the difference's shape in the loss dtype, then stored in the
     # difference's, as autograd does at each step.
-    grad_difference = _sum_to(slope, difference.shape).astype(
-        difference.dtype, copy=False
+    slope = np.asarray(np.multiply(passed, -target, dtype=passed.dtype))
+    grad_difference = _sum_to(slope, difference.shape)
+    grad_difference = grad_difference.astype(difference.dtype, copy=False)
+    gradients["input1"] = _sum_to(grad_difference, input1.shape).astype(
+        input1.dtype, copy=False
     )
+    gradients["input2"] = _sum_to(-grad_difference, input2.shape).astype(
+        input2.dtype, copy=False
+    )
+    return pack_gradients(gradients, names, single)
+
+
+def _label_rule(target: np.ndarray) -> str | None:
+    """Why torch's autograd cannot differentiate ``target``, or None."""
+    if target.dtype.kind == "f":
+        return None
     return (
-        _sum_to(grad_difference, input1.shape).astype(
-            input1.dtype, copy=False
-        ),
-        _sum_to(-grad_difference, input2.shape).astype(
-            input2.dtype, copy=False
-        ),
+        "target: torch's autograd differentiates floating tensors only, and "
+        f"this target is {target.dtype} (torch: only Tensors of floating "
+        "point dtype can require gradients)"
     )
 
 
@@ -276,7 +290,7 @@ def margin_ranking_loss_grad(
 def _hinge_embedding_prepare(input: Any, target: Any, margin: Any):
     input = as_float_array(input, "input")
     target = _label_array(target, allow_bool=True)
-    margin = _check_margin(margin)
+    margin = real_number(margin, "margin")
     largest = float(np.finfo(input.dtype).max)
     if abs(margin) > largest and not np.isinf(margin):
         # torch converts the margin to the input's dtype, with a check.
@@ -284,7 +298,7 @@ def _hinge_embedding_prepare(input: Any, target: Any, margin: Any):
             f"margin={margin} is beyond {input.dtype}'s range, +-{largest:g} "
             "(torch: value cannot be converted without overflow)"
         )
-    shape = _broadcast_shape(input=input, target=target)
+    shape = common_shape(input=input, target=target)
     # torch's kernel:
     #   where(target != 1, clamp_min(margin - x, 0), 0)
     #     + where(target != -1, x, 0),
@@ -293,7 +307,7 @@ def _hinge_embedding_prepare(input: Any, target: Any, margin: Any):
     not_positive = target != 1
     not_negative = target != -1
     below_margin = np.asarray(input.dtype.type(margin) - input)
-    return input, shape, not_positive, not_negative, below_margin
+    return input, target, shape, not_positive, not_negative, below_margin
 
 
 @_silent
@@ -355,7 +369,7 @@ def hinge_embedding_loss(
     array([0.3, 0.7, 0. ])
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, shape, not_positive, not_negative, below_margin = (
+    input, _, shape, not_positive, not_negative, below_margin = (
         _hinge_embedding_prepare(input, target, margin)
     )
     zero = input.dtype.type(0)
@@ -374,15 +388,24 @@ def hinge_embedding_loss_grad(
     reduce: bool | None = None,
     reduction: str = "mean",
     grad_output: Any = None,
-) -> np.ndarray:
-    """Gradient of :func:`hinge_embedding_loss` with respect to `input`.
+    wrt: Any = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    """Gradient of :func:`hinge_embedding_loss`: `input` by default.
 
     At the kink ``x == margin`` of a dissimilar pair torch's ``clamp_min``
-    passes the gradient: the slope there is -1, not 0.
+    passes the gradient: the slope there is -1, not 0.  A floating target
+    may be named in ``wrt``: it only selects terms (torch compares it with
+    1 and -1), so its gradient is zeros, where torch's autograd has none.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, shape, not_positive, not_negative, below_margin = (
+    input, target, shape, not_positive, not_negative, below_margin = (
         _hinge_embedding_prepare(input, target, margin)
+    )
+    names, single = resolve_wrt(
+        wrt,
+        ("input",),
+        {"input": None, "target": _label_rule(target)},
+        {"input": input, "target": target},
     )
     upstream = reduce_backward(grad_output, shape, input.dtype, reduction)
     zero = input.dtype.type(0)
@@ -392,10 +415,14 @@ def hinge_embedding_loss_grad(
     through_hinge = np.where(
         not_positive & (below_margin >= 0), upstream, zero
     )
-    return np.asarray(
-        _sum_to(through_input, input.shape)
-        - _sum_to(through_hinge, input.shape)
-    )
+    gradients = {
+        "input": np.asarray(
+            _sum_to(through_input, input.shape)
+            - _sum_to(through_hinge, input.shape)
+        ),
+        "target": np.zeros_like(target),
+    }
+    return pack_gradients(gradients, names, single)
 
 
 # --- cosine embedding --------------------------------------------------------
@@ -405,7 +432,7 @@ def _cosine_prepare(input1: Any, input2: Any, target: Any, margin: Any):
     input1 = as_float_array(input1, "input1")
     input2 = as_float_array(input2, "input2")
     target = _label_array(target, allow_bool=True)
-    margin = _check_margin(margin)
+    margin = real_number(margin, "margin")
     if target.ndim > 1:
         raise ValueError(
             "target must be 0-D (one pair) or 1-D (a batch of pairs); got "
@@ -418,7 +445,7 @@ def _cosine_prepare(input1: Any, input2: Any, target: Any, margin: Any):
             f"of shape {'(N, D)' if target.ndim else '(D,)'}; got shapes "
             f"{input1.shape} and {input2.shape}"
         )
-    pair_shape = _broadcast_shape(input1=input1, input2=input2)
+    pair_shape = common_shape(input1=input1, input2=input2)
     try:
         shape = np.broadcast_shapes(pair_shape[:-1], target.shape)
     except ValueError:
@@ -544,17 +571,26 @@ def cosine_embedding_loss_grad(
     reduce: bool | None = None,
     reduction: str = "mean",
     grad_output: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Gradients of :func:`cosine_embedding_loss` for both inputs.
+    wrt: Any = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
+    r"""Gradients of :func:`cosine_embedding_loss`: both inputs by default.
 
     With :math:`A = \lVert a \rVert^2 + \epsilon`, :math:`d\,c/d\,a =
     b / \sqrt{A B} - c\, a / A`, and symmetrically for :math:`b`; computed in
     the order of torch's autograd.  A dissimilar pair exactly at the margin
-    gets the gradient (torch's ``clamp_min`` convention).
+    gets the gradient (torch's ``clamp_min`` convention).  A floating target
+    may be named in ``wrt``: torch only compares it with 1 and -1, so its
+    gradient is zeros, where torch's autograd has none.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     input1, input2, target, margin, shape = _cosine_prepare(
         input1, input2, target, margin
+    )
+    names, single = resolve_wrt(
+        wrt,
+        ("input1", "input2"),
+        {"input1": None, "input2": None, "target": _label_rule(target)},
+        {"input1": input1, "input2": input2, "target": target},
     )
     product, squared1, squared2, denominator, cosine = _cosine(input1, input2)
     dtype = cosine.dtype
@@ -569,16 +605,18 @@ def cosine_embedding_loss_grad(
     grad_denominator = -grad_cosine * (cosine / denominator)
     # denominator = sqrt(squared1 * squared2)
     grad_squares = grad_denominator / (2 * denominator)
-    # Each stored in its squared norm's dtype, as autograd does.
-    grad_squared1 = (grad_squares * squared2).astype(squared1.dtype)
-    grad_squared2 = (grad_squares * squared1).astype(squared2.dtype)
-    grad_squared1 = _sum_to(grad_squared1, squared1.shape)[..., None]
-    grad_squared2 = _sum_to(grad_squared2, squared2.shape)[..., None]
+    # Summed over the pairs a squared norm was broadcast to, then stored in
+    # its dtype, as autograd does (a float16 norm's float32 terms are summed
+    # before they are rounded: inf, not inf - inf, where they overflow).
+    terms1 = np.asarray(grad_squares * squared2)
+    terms2 = np.asarray(grad_squares * squared1)
+    grad_squared1 = _sum_to(terms1, squared1.shape).astype(squared1.dtype)
+    grad_squared2 = _sum_to(terms2, squared2.shape).astype(squared2.dtype)
     grad_product = grad_product[..., None]
     # The square x * x sends grad * x to each of its two factors; the
     # product a * b was broadcast, so its terms are summed back first.
-    from_square1 = grad_squared1 * input1
-    from_square2 = grad_squared2 * input2
+    from_square1 = grad_squared1[..., None] * input1
+    from_square2 = grad_squared2[..., None] * input2
     pair_shape = np.broadcast_shapes(input1.shape, input2.shape)
     grad1 = _sum_to(
         np.broadcast_to(grad_product * input2, pair_shape), input1.shape
@@ -590,10 +628,12 @@ def cosine_embedding_loss_grad(
     # node runs first, being the later one), then the product's.
     grad1 = from_square1 + from_square1 + grad1
     grad2 = from_square2 + from_square2 + grad2
-    return (
-        grad1.astype(input1.dtype, copy=False),
-        grad2.astype(input2.dtype, copy=False),
-    )
+    gradients = {
+        "input1": grad1.astype(input1.dtype, copy=False),
+        "input2": grad2.astype(input2.dtype, copy=False),
+        "target": np.zeros_like(target),
+    }
+    return pack_gradients(gradients, names, single)
 
 
 # The distances.  torch computes both as compositions of tensor operations
@@ -602,37 +642,10 @@ def cosine_embedding_loss_grad(
 # for the CPU's vector instructions).
 
 
-def _check_real(value: Any, name: str) -> float:
-    """A real number, as torch's argument parser takes a ``float``."""
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    return float(value)
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    """A bool: torch's parser refuses 1 and 'yes' for a ``bool`` too."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool; got {value!r}")
-    return bool(value)
-
-
 def _triplet_margin(margin: Any) -> float:
     # torch refuses margin <= 0; NaN slips through its comparison and makes
     # every loss NaN, so it is refused here too.
-    margin = _check_real(margin, "margin")
     return check_positive(margin, "margin", allow_zero=False)
-
-
-def _check_broadcast(
-    first: str, first_shape: tuple, second: str, second_shape: tuple
-) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(first_shape, second_shape)
-    except ValueError:
-        raise ValueError(
-            f"{first} of shape {first_shape} and {second} of shape "
-            f"{second_shape} must broadcast together"
-        ) from None
 
 
 def _shifted_difference(
@@ -643,7 +656,7 @@ def _shifted_difference(
     Both arrays of one ``pairwise_distance`` meet in one subtraction, where
     a 0-d array does not promote a dimensioned one (:func:`result_dtype`).
     """
-    _check_broadcast(names[0], x1.shape, names[1], x2.shape)
+    common_shape(**{names[0]: x1, names[1]: x2})
     dtype = result_dtype(x1, x2)
     difference = np.subtract(x1, x2, dtype=dtype)
     difference += dtype.type(eps)  # eps rounded to the dtype, as torch does
@@ -821,8 +834,8 @@ def pairwise_distance(
     array([1.41421356e-06])
     """
     x1, x2 = as_float_array(x1, "x1"), as_float_array(x2, "x2")
-    p, eps = _check_real(p, "p"), _check_real(eps, "eps")
-    keepdim = _check_flag(keepdim, "keepdim")
+    p, eps = real_number(p, "p"), real_number(eps, "eps")
+    keepdim = check_flag(keepdim, "keepdim")
     distance, difference, norm = _distance(x1, x2, p, eps, ("x1", "x2"))
     if keepdim and max(x1.ndim, x2.ndim) > 0:
         return norm
@@ -887,8 +900,8 @@ def cosine_similarity(
         dim, (int, np.integer)
     ):
         raise TypeError(f"dim must be an integer; got {dim!r}")
-    eps = check_positive(_check_real(eps, "eps"), "eps", allow_zero=True)
-    shape = _check_broadcast("x1", x1.shape, "x2", x2.shape)
+    eps = check_positive(eps, "eps", allow_zero=True)
+    shape = common_shape(x1=x1, x2=x2)
     ndim = max(len(shape), 1)  # torch lets a 0-d tensor have axis 0 (or -1)
     if not -ndim <= dim < ndim:
         raise ValueError(
@@ -915,6 +928,8 @@ def cosine_similarity(
 
 
 # The triplet losses.
+
+_TRIPLET_NAMES = ("anchor", "positive", "negative")
 
 
 def _triplet_inputs(
@@ -944,11 +959,11 @@ def _triplet_violation(
     """
     positive_distance = np.asarray(positive_distance)
     negative_distance = np.asarray(negative_distance)
-    _check_broadcast(
-        "the positive distance",
-        positive_distance.shape,
-        "the negative distance",
-        negative_distance.shape,
+    common_shape(
+        **{
+            "the positive distance": positive_distance,
+            "the negative distance": negative_distance,
+        }
     )
     # inf - inf is NaN, as in torch (and NumPy says nothing, as torch).
     with np.errstate(all="ignore"):
@@ -976,10 +991,10 @@ def _triplet_forward(
     swap: Any,
 ) -> _Triplet:
     margin = _triplet_margin(margin)
-    p, eps = _check_real(p, "p"), _check_real(eps, "eps")
-    swap = _check_flag(swap, "swap")
+    p, eps = real_number(p, "p"), real_number(eps, "eps")
+    swap = check_flag(swap, "swap")
     inputs = _triplet_inputs(anchor, positive, negative)
-    names = ("anchor", "positive", "negative")
+    names = _TRIPLET_NAMES
     pairs = []
     distances = []
     for i, j in ((0, 1), (0, 2), (1, 2))[: 3 if swap else 2]:
@@ -992,11 +1007,11 @@ def _triplet_forward(
     negative_distance = distances[1]
     if swap:
         swapped = distances[2]
-        _check_broadcast(
-            "d(anchor, negative)",
-            negative_distance.shape,
-            "d(positive, negative)",
-            swapped.shape,
+        common_shape(
+            **{
+                "d(anchor, negative)": negative_distance,
+                "d(positive, negative)": swapped,
+            }
         )
         negative_distance = np.minimum(distances[1], swapped)
     violation = _triplet_violation(margin, distances[0], negative_distance)
@@ -1138,18 +1153,34 @@ def triplet_margin_loss_grad(
     reduce: bool | None = None,
     reduction: str = "mean",
     grad_output: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    wrt: Any = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Gradients of :func:`triplet_margin_loss`: anchor, positive, negative.
 
     Where the loss is not differentiable it is torch's choice: the gradient
     of the active branch exactly at the margin, halves at a tie of the swap,
-    and ``norm_backward``'s values at a zero difference.
+    and ``norm_backward``'s values at a zero difference.  ``wrt`` may name
+    any of the three (there is no target).
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
     triplet = _triplet_forward(
         anchor, positive, negative, margin, p, eps, swap
     )
-    return _triplet_backward(triplet, float(p), reduction, grad_output)
+    names, single = _triplet_wrt(wrt, triplet.inputs)
+    gradients = _triplet_backward(triplet, float(p), reduction, grad_output)
+    return pack_gradients(dict(zip(_TRIPLET_NAMES, gradients)), names, single)
+
+
+def _triplet_wrt(
+    wrt: Any, inputs: tuple[np.ndarray, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """:func:`resolve_wrt` for the three embeddings, all differentiable."""
+    return resolve_wrt(
+        wrt,
+        _TRIPLET_NAMES,
+        dict.fromkeys(_TRIPLET_NAMES),
+        dict(zip(_TRIPLET_NAMES, inputs)),
+    )
 
 
 def triplet_margin_with_distance_loss(
@@ -1227,17 +1258,15 @@ def triplet_margin_with_distance_loss(
     """
     reduction = check_reduction(reduction)
     margin = _triplet_margin(margin)
-    swap = _check_flag(swap, "swap")
+    swap = check_flag(swap, "swap")
     anchor, positive, negative = _triplet_inputs(anchor, positive, negative)
     if distance_function is None:
         distance_function = pairwise_distance
         # Refused here rather than inside, where they are only x1 and x2.
-        names = ("anchor", "positive", "negative")
+        names = _TRIPLET_NAMES
         arrays = (anchor, positive, negative)
         for i, j in ((0, 1), (0, 2), (1, 2))[: 3 if swap else 2]:
-            _check_broadcast(
-                names[i], arrays[i].shape, names[j], arrays[j].shape
-            )
+            common_shape(**{names[i]: arrays[i], names[j]: arrays[j]})
     elif not callable(distance_function):
         raise TypeError(
             "distance_function must be callable (or None); "
@@ -1266,16 +1295,19 @@ def triplet_margin_with_distance_loss_grad(
     swap: bool = False,
     reduction: str = "mean",
     grad_output: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    wrt: Any = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Gradient of :func:`triplet_margin_with_distance_loss`, default distance.
 
     lossnotes cannot differentiate an arbitrary NumPy callable, so a
     `distance_function` other than None (or
     :func:`lossnotes.pairwise_distance` itself) is refused with
-    ``TypeError``.
+    ``TypeError``.  ``wrt`` may name any of the three embeddings; `margin`
+    is a number, not an array, and has no gradient here.
     """
     reduction = check_reduction(reduction)
-    _triplet_inputs(anchor, positive, negative)  # refused first, as the loss
+    inputs = _triplet_inputs(anchor, positive, negative)  # refused first
+    names, single = _triplet_wrt(wrt, inputs)
     if distance_function not in (None, pairwise_distance):
         name = getattr(distance_function, "__qualname__", distance_function)
         raise TypeError(
@@ -1286,4 +1318,5 @@ def triplet_margin_with_distance_loss_grad(
     triplet = _triplet_forward(
         anchor, positive, negative, margin, 2.0, 1e-6, swap
     )
-    return _triplet_backward(triplet, 2.0, reduction, grad_output)
+    gradients = _triplet_backward(triplet, 2.0, reduction, grad_output)
+    return pack_gradients(dict(zip(_TRIPLET_NAMES, gradients)), names, single)

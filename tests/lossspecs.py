@@ -1623,6 +1623,7 @@ SPECS: tuple[LossSpec, ...] = (
         wrt=(0, 1),
         pointwise=True,
         gradient_magnitude=pair_gradient_magnitude,
+        other_wrt=("target",),  # -(x1 - x2) where the hinge is active
     ),
     LossSpec(
         "hinge_embedding_loss",
@@ -1630,6 +1631,7 @@ SPECS: tuple[LossSpec, ...] = (
         _element_mean,
         pointwise=True,
         gradient_magnitude=pair_gradient_magnitude,
+        other_wrt=("target",),  # only compared with +-1: torch's None, zeros
     ),
     LossSpec(
         "cosine_embedding_loss",
@@ -1638,6 +1640,7 @@ SPECS: tuple[LossSpec, ...] = (
         wrt=(0, 1),
         gradient_magnitude=cosine_gradient_magnitude,
         term_magnitude=cosine_term_magnitude,
+        other_wrt=("target",),  # only compared with +-1: torch's None, zeros
     ),
     LossSpec(
         "triplet_margin_loss",

@@ -1108,3 +1108,174 @@ def test_hinge_margin_beyond_the_dtype_is_refused() -> None:
         lossnotes.grad.hinge_embedding_loss(x.astype(np.float32), y, margin=-1e300)
     assert lossnotes.hinge_embedding_loss(x, y, margin=np.inf) == np.inf  # not a conversion
     assert lossnotes.hinge_embedding_loss(x.astype(float), y, margin=1e300) == 1e300
+
+
+# --- gradients with respect to the target, and the wrt= contract -----------------------------
+
+
+def test_margin_ranking_target_gradient_worked_by_hand() -> None:
+    # x1 - x2 = (1, -0.5, 0), y = (1, -1, 1), margin 0.5: hinge -y (x1 - x2) + 0.5 is
+    # (-0.5, 0, 0.5): the first pair is satisfied, the second exactly at the margin (active,
+    # torch's clamp_min), the third violated. d loss / d y = -(x1 - x2) where active.
+    x1, x2, y = np.array([2.0, 0.5, 1.0]), np.array([1.0, 1.0, 1.0]), np.array([1.0, -1.0, 1.0])
+    ours = lossnotes.grad.margin_ranking_loss(x1, x2, y, margin=0.5, reduction="sum",
+                                              wrt="target")
+    assert np.array_equal(ours, [0.0, 0.5, 0.0])
+    _, theirs = torch_gradient("margin_ranking_loss", (x1, x2, y),
+                               {"margin": 0.5, "reduction": "sum"}, wrt=(2,))
+    assert np.array_equal(ours, theirs)
+    both = lossnotes.grad.margin_ranking_loss(x1, x2, y, margin=0.5, wrt=("target", "input2"))
+    assert np.array_equal(both[0], ours / 3)
+    assert np.array_equal(both[1], lossnotes.grad.margin_ranking_loss(x1, x2, y, margin=0.5)[1])
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 4), (2, 3, 2)], ids=str)
+def test_margin_ranking_target_gradient_agrees_with_torch(shape) -> None:
+    rng = np.random.default_rng(21)
+    x1, x2, y = _pair_args("margin_ranking_loss", rng, shape)
+    for dtype in (np.float64, np.float32, np.float16):
+        tolerance = {np.float64: 1e-12, np.float32: 1e-6, np.float16: 2e-3}[dtype]
+        agreement("margin_ranking_loss", (x1, x2), {"target": [y.astype(dtype)],
+                  **PAIR_GRIDS["margin_ranking_loss"]}, wrt=(0, 1, "target"),
+                  tolerance=tolerance)
+    # Broadcast: the target's gradient is summed back to its shape.
+    agreement("margin_ranking_loss", (rng.standard_normal((4, 1)), rng.standard_normal((4, 3))),
+              {"target": [rng.choice(PAIR_LABELS, (1, 3))], "reduction": PAIR_REDUCTIONS},
+              wrt=("target",))
+
+
+def test_margin_ranking_target_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(22)
+    x1, x2, y = _pair_args("margin_ranking_loss", rng, (9,))
+    numeric = finite_difference_gradient(
+        lambda v: lossnotes.margin_ranking_loss(x1, x2, v, margin=0.3), y)
+    analytic = lossnotes.grad.margin_ranking_loss(x1, x2, y, margin=0.3, wrt="target")
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["hinge_embedding_loss", "cosine_embedding_loss"])
+def test_a_target_that_only_selects_terms_has_a_zero_gradient(name) -> None:
+    rng = np.random.default_rng(23)
+    args = _pair_args(name, rng, (4, 3))
+    predictions = args[:-1]
+    for target in (args[-1], args[-1].astype(np.float32)):
+        ours = getattr(lossnotes.grad, name)(*predictions, target, wrt="target")
+        assert ours.dtype == target.dtype and np.array_equal(ours, np.zeros_like(target))
+        # torch_gradient gives zeros where torch's autograd has no gradient (None) ...
+        _, theirs = torch_gradient(name, (*predictions, target), {},
+                                   wrt=(0, len(predictions)))
+        assert np.array_equal(ours, theirs[-1]) and ours.dtype == theirs[-1].dtype
+    # ... because the target never reaches the graph: without allow_unused torch refuses, and
+    # with only the target requiring a gradient the loss has none to give.
+    tensors = [torch.from_numpy(a.copy()).requires_grad_() for a in args]
+    loss = getattr(F, name)(*tensors)
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        torch.autograd.grad(loss, tensors[-1])
+    (materialized,) = torch.autograd.grad(getattr(F, name)(*tensors), tensors[-1],
+                                          materialize_grads=True)
+    assert np.array_equal(materialized.numpy(), np.zeros_like(args[-1]))
+    alone = [torch.from_numpy(a.copy()) for a in args[:-1]]
+    target = torch.from_numpy(args[-1].copy()).requires_grad_()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        torch.autograd.grad(getattr(F, name)(*alone, target), target)
+
+
+@pytest.mark.parametrize("name", ["margin_ranking_loss", "hinge_embedding_loss",
+                                  "cosine_embedding_loss"])
+def test_wrt_refuses_what_autograd_cannot_differentiate(name) -> None:
+    rng = np.random.default_rng(24)
+    args = _pair_args(name, rng, (4, 3))
+    integer = (*args[:-1], args[-1].astype(np.int64))
+    with pytest.raises(ValueError, match="floating tensors only, and this target is int64"):
+        getattr(lossnotes.grad, name)(*integer, wrt="target")
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require"):
+        torch_gradient(name, integer, {}, wrt=(len(integer) - 1,))
+    if name != "margin_ranking_loss":  # torch refuses a boolean target there anyway
+        boolean = (*args[:-1], args[-1] > 0)
+        with pytest.raises(ValueError, match="this target is bool"):
+            getattr(lossnotes.grad, name)(*boolean, wrt="target")
+    # margin is a number in torch's signature and in ours: no gradient.
+    with pytest.raises(ValueError, match="'margin' is not an argument"):
+        getattr(lossnotes.grad, name)(*args, wrt="margin")
+    with pytest.raises(ValueError, match="names an argument twice"):
+        getattr(lossnotes.grad, name)(*args, wrt=("target", "target"))
+    with pytest.raises(TypeError, match="wrt must be an argument's name"):
+        getattr(lossnotes.grad, name)(*args, wrt=(0,))
+
+
+@pytest.mark.parametrize("name", TRIPLETS)
+def test_triplet_wrt_names_any_of_the_three_embeddings(name) -> None:
+    a, p, n = _triplet((5, 4), seed=25)
+    every = getattr(lossnotes.grad, name)(a, p, n, swap=True)
+    assert isinstance(every, tuple) and len(every) == 3
+    chosen = getattr(lossnotes.grad, name)(a, p, n, swap=True, wrt=("negative", "anchor"))
+    assert np.array_equal(chosen[0], every[2]) and np.array_equal(chosen[1], every[0])
+    alone = getattr(lossnotes.grad, name)(a, p, n, swap=True, wrt="positive")
+    assert isinstance(alone, np.ndarray) and np.array_equal(alone, every[1])
+    with pytest.raises(ValueError, match="'margin' is not an argument"):
+        getattr(lossnotes.grad, name)(a, p, n, wrt="margin")
+
+
+def test_triplet_with_distance_differentiates_a_tensor_margin_in_torch_only() -> None:
+    # torch's Python code adds the margin to the distances, so a 0-d tensor margin
+    # (its signature says float) gets a gradient: the number of active triplets / N.
+    a, p, n = (torch.from_numpy(x) for x in _triplet((5, 4), seed=26))
+    margin = torch.tensor(3.0, requires_grad=True)
+    loss = F.triplet_margin_with_distance_loss(a, p, n, margin=margin)
+    (grad,) = torch.autograd.grad(loss, margin)
+    violation = 3.0 + F.pairwise_distance(a, p) - F.pairwise_distance(a, n)
+    assert grad.item() == (violation >= 0).double().mean().item()
+    # lossnotes takes a margin as torch's parser takes a float; a 0-d array is refused by both.
+    with pytest.raises(TypeError, match="margin must be a real number"):
+        lossnotes.triplet_margin_with_distance_loss(a.numpy(), p.numpy(), n.numpy(),
+                                                    margin=np.asarray(3.0))
+    with pytest.raises(TypeError):
+        F.triplet_margin_with_distance_loss(a, p, n, margin=np.asarray(3.0))
+
+
+def test_margin_ranking_refuses_an_unsigned_target_torch_negates_modulo_256() -> None:
+    x1, x2 = np.array([2.0, 0.5]), np.array([1.0, 1.0])
+    labels = np.array([1, 0], dtype=np.uint8)
+    # torch computes -target in uint8: -1 is 255, so a pair in the right order costs 255.
+    theirs = torch_loss("margin_ranking_loss", (x1, x2, labels), {"reduction": "none"})
+    assert np.array_equal(theirs, [255.0, 0.0])
+    for function in (lossnotes.margin_ranking_loss, lossnotes.grad.margin_ranking_loss):
+        with pytest.raises(TypeError, match="target must be signed"):
+            function(x1, x2, labels)
+
+
+def test_scalars_are_taken_as_torch_takes_a_float() -> None:
+    # NumPy booleans and integers are numbers to torch's parser (np.bool_ was refused for p and
+    # eps before the rules moved to _core.real_number); 0-d arrays are refused by both.
+    a, p, n = _triplet((3, 4), seed=27)
+    for value in (True, np.bool_(True), 2, np.int64(2), np.float32(2.0)):
+        ours = lossnotes.triplet_margin_loss(a, p, n, p=value, eps=value)
+        theirs = torch_loss("triplet_margin_loss", (a, p, n), {"p": value, "eps": value})
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+        np.testing.assert_allclose(lossnotes.pairwise_distance(a, p, p=value),
+                                   torch_loss("pairwise_distance", (a, p), {"p": value}),
+                                   rtol=1e-14)
+    for function, kwargs in ((lossnotes.triplet_margin_loss, {"eps": np.asarray(1e-6)}),
+                             (lossnotes.margin_ranking_loss, {"margin": np.asarray(0.5)})):
+        args = (a, p, n) if function is lossnotes.triplet_margin_loss else (a, p, np.sign(n))
+        with pytest.raises(TypeError, match="must be a real number"):
+            function(*args, **kwargs)
+        tensors = [torch.from_numpy(x) for x in args]
+        with pytest.raises(TypeError, match="must be float, not numpy.ndarray"):
+            getattr(F, function.__name__)(*tensors, **kwargs)
+
+
+def test_float16_squared_norm_gradient_is_summed_before_it_is_rounded() -> None:
+    # A tiny float16 embedding against 300 float32 ones: each pair's term of the gradient
+    # through |a|^2 is about 2e5, beyond float16's 65504. torch's autograd sums the float32
+    # terms over the pairs first and rounds the sum (inf); rounding each term first gave
+    # inf - inf = NaN.
+    a = np.array([[0.0015087127685546875]], dtype=np.float16)
+    b = np.linspace(0.5, 3.0, 300, dtype=np.float32).reshape(300, 1)
+    y = np.where(np.arange(300) % 3 == 0, -1.0, 1.0).astype(np.float16)
+    upstream = np.cos(np.arange(300)).astype(np.float32)
+    ours = lossnotes.grad.cosine_embedding_loss(a, b, y, reduction="none", grad_output=upstream)
+    _, theirs = torch_gradient("cosine_embedding_loss", (a, b, y), {"reduction": "none"},
+                               wrt=(0, 1), grad_output=upstream)
+    assert np.isinf(theirs[0]).all() and np.array_equal(ours[0], theirs[0])
+    assert_within_ulps_of(ours[1], theirs[1], 1.0, 4, "input2")

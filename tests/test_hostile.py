@@ -982,6 +982,12 @@ TABLE: list[Row] = [
     *rows("margin_ranking_loss", "boolean target", (scores1, scores2, ranks > 0),
           torch=Refuses(RuntimeError, "on a bool tensor is not supported"),
           ours=Refuses(TypeError, "target")),
+    *rows("margin_ranking_loss", "unsigned integer target (torch negates it modulo 256)",
+          (scores1, scores2, np.array([1, 0, 1], dtype=np.uint8)), torch=ACCEPTS,
+          ours=Refuses(TypeError, "target must be signed"),
+          why_stricter="torch computes -target in the target's dtype, where -1 is 255 for "
+          "uint8: a pair in the right order by 1 costs 255; lossnotes refuses it rather than "
+          "reproduce it"),
     *rows("margin_ranking_loss", "margin that is a string", (scores1, scores2, ranks),
           {"margin": "1"},
           torch=Refuses(TypeError, "argument 'margin' (position 4) must be float, not str"),
