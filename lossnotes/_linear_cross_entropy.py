@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 
 from ._classification import cross_entropy, cross_entropy_grad
-from ._core import as_float_array, check_reduction, reduce_backward
+from ._core import (
+    as_float_array,
+    check_label_smoothing,
+    check_reduction,
+    reduce_backward,
+)
 
 __all__ = [
     "LinearCrossEntropyOptions",
@@ -310,22 +315,6 @@ def _check_same_dtype(array: np.ndarray, name: str, dtype: np.dtype) -> None:
         )
 
 
-def _check_label_smoothing(label_smoothing: Any) -> float:
-    if isinstance(label_smoothing, bool) or not isinstance(
-        label_smoothing, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(
-            f"label_smoothing must be a real number; got {label_smoothing!r}"
-        )
-    # Written so that NaN fails too.  torch refuses only values above 1;
-    # below 0 (and NaN) its cross_entropy silently does no smoothing.
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(
-            f"label_smoothing must be in [0, 1]; got {label_smoothing!r}"
-        )
-    return float(label_smoothing)
-
-
 def _checked_layer(
     input: Any, linear_weight: Any, linear_bias: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -505,7 +494,7 @@ def _linear_cross_entropy_call(
     reduction = check_reduction(reduction)
     weight = _checked_class_weight(weight, num_classes, input.dtype)
     smoothing_as_given = label_smoothing  # for torch's warning, verbatim
-    label_smoothing = _check_label_smoothing(label_smoothing)
+    label_smoothing = check_label_smoothing(label_smoothing)
     if (
         target.dtype == np.uint8
         and label_smoothing > 0

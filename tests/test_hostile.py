@@ -1683,6 +1683,8 @@ TABLE: list[Row] = [
           {"label_smoothing": -0.1}, torch=ACCEPTS, ours=Refuses(ValueError, "label_smoothing"),
           why_stricter="torch's cross_entropy silently does no smoothing below 0 (its docstring "
           "and LinearCrossEntropyLoss ask for [0, 1])"),
+    *rows("linear_cross_entropy", "label_smoothing=True, which torch takes as 1",
+          (hidden, projection, tokens), {"label_smoothing": True}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("linear_cross_entropy", "NaN label_smoothing", (hidden, projection, tokens),
           {"label_smoothing": float("nan")}, torch=ACCEPTS,
           ours=Refuses(ValueError, "label_smoothing"),
