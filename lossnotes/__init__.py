@@ -9,6 +9,11 @@ with the module's weights as arguments.
 """
 
 from . import grad
+from ._adaptive_softmax import (
+    adaptive_log_softmax_log_prob,
+    adaptive_log_softmax_predict,
+    adaptive_log_softmax_with_loss,
+)
 from ._classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -19,6 +24,7 @@ from ._classification import (
     sigmoid,
     softmax,
 )
+from ._ctc import ctc_loss
 from ._embedding import (
     cosine_embedding_loss,
     cosine_similarity,
@@ -29,6 +35,10 @@ from ._embedding import (
     triplet_margin_with_distance_loss,
 )
 from ._likelihood import gaussian_nll_loss, kl_div, poisson_nll_loss
+from ._linear_cross_entropy import (
+    LinearCrossEntropyOptions,
+    linear_cross_entropy,
+)
 from ._margin import (
     multi_margin_loss,
     multilabel_margin_loss,
@@ -36,14 +46,6 @@ from ._margin import (
     soft_margin_loss,
 )
 from ._regression import huber_loss, l1_loss, mse_loss, smooth_l1_loss
-from ._sequence import (
-    LinearCrossEntropyOptions,
-    adaptive_log_softmax_log_prob,
-    adaptive_log_softmax_predict,
-    adaptive_log_softmax_with_loss,
-    ctc_loss,
-    linear_cross_entropy,
-)
 
 __version__ = "0.1.0"
 

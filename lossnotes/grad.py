@@ -14,6 +14,9 @@ for) or one not given is refused with a ``ValueError`` that says why.
 """
 
 # ruff: noqa: E501  (an import "as" its loss's name can be longer than a line)
+from ._adaptive_softmax import (
+    adaptive_log_softmax_with_loss_grad as adaptive_log_softmax_with_loss,
+)
 from ._classification import (
     binary_cross_entropy_grad as binary_cross_entropy,
 )
@@ -22,6 +25,7 @@ from ._classification import (
 )
 from ._classification import cross_entropy_grad as cross_entropy
 from ._classification import nll_loss_grad as nll_loss
+from ._ctc import ctc_loss_grad as ctc_loss
 from ._embedding import cosine_embedding_loss_grad as cosine_embedding_loss
 from ._embedding import hinge_embedding_loss_grad as hinge_embedding_loss
 from ._embedding import margin_ranking_loss_grad as margin_ranking_loss
@@ -32,6 +36,9 @@ from ._embedding import (
 from ._likelihood import gaussian_nll_loss_grad as gaussian_nll_loss
 from ._likelihood import kl_div_grad as kl_div
 from ._likelihood import poisson_nll_loss_grad as poisson_nll_loss
+from ._linear_cross_entropy import (
+    linear_cross_entropy_grad as linear_cross_entropy,
+)
 from ._margin import multi_margin_loss_grad as multi_margin_loss
 from ._margin import multilabel_margin_loss_grad as multilabel_margin_loss
 from ._margin import (
@@ -42,11 +49,6 @@ from ._regression import huber_loss_grad as huber_loss
 from ._regression import l1_loss_grad as l1_loss
 from ._regression import mse_loss_grad as mse_loss
 from ._regression import smooth_l1_loss_grad as smooth_l1_loss
-from ._sequence import (
-    adaptive_log_softmax_with_loss_grad as adaptive_log_softmax_with_loss,
-)
-from ._sequence import ctc_loss_grad as ctc_loss
-from ._sequence import linear_cross_entropy_grad as linear_cross_entropy
 
 __all__ = [
     # Regression losses

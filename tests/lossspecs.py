@@ -1533,12 +1533,13 @@ def _no_reduction(none: np.ndarray, call: Call) -> float:
 
 ADAPTIVE_EXEMPT = {
     "test_sum_is_the_sum_of_none": "no reduction argument: the module always returns "
-    "(output, mean(-output)); test_sequence.py checks that loss is exactly mean(-output)",
+    "(output, mean(-output)); test_adaptive_softmax.py checks that loss is exactly "
+    "mean(-output)",
     "test_mean_is_the_right_average_of_none": "no reduction argument: the module always "
-    "returns (output, mean(-output)); test_sequence.py checks that loss is exactly "
+    "returns (output, mean(-output)); test_adaptive_softmax.py checks that loss is exactly "
     "mean(-output)",
     "test_permuting_the_batch_permutes_none_and_changes_nothing_else": "no reduction argument "
-    "to draw, and two results; test_sequence.py checks that permuting the batch permutes "
+    "to draw, and two results; test_adaptive_softmax.py checks that permuting the batch permutes "
     "output and its gradient and leaves loss unchanged",
 }
 

@@ -233,8 +233,8 @@ CTC_TORCH_READS_OUTSIDE = (
     "number, so lossnotes refuses a label outside [0, C)"
 )
 # linear_cross_entropy: hidden states (4, 3), a projection to 5 classes, and the class indices.
-# Mostly refusals (and stricter-than-torch rows); test_sequence.py checks what torch accepts,
-# parameter by parameter, and its extreme values.
+# Mostly refusals (and stricter-than-torch rows); test_linear_cross_entropy.py checks what torch
+# accepts, parameter by parameter, and its extreme values.
 hidden = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -3.0], [0.0, 1.0, 1.0], [2.0, 2.0, -1.0]])
 projection = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0],
                        [-1.0, 0.5, 0.0]])
@@ -247,8 +247,8 @@ def _chunked(**fields: Any) -> Any:
 
 # adaptive_log_softmax_with_loss: 3 hidden states of 8 features, 10 classes, cutoffs [3, 6] with
 # div_value 2, in the module's layout. Refusals only (and stricter-than-torch rows): it returns
-# two results, which test_what_both_accept_agrees does not compare; test_sequence.py checks
-# what torch accepts against the module's own weights.
+# two results, which test_what_both_accept_agrees does not compare; test_adaptive_softmax.py
+# checks what torch accepts against the module's own weights.
 _vocab_rng = np.random.default_rng(7)
 asm_input = _vocab_rng.standard_normal((3, 8))
 asm_target = np.array([0, 4, 9])
@@ -1689,6 +1689,8 @@ TABLE: list[Row] = [
           {"label_smoothing": -0.1}, torch=ACCEPTS, ours=Refuses(ValueError, "label_smoothing"),
           why_stricter="torch's cross_entropy silently does no smoothing below 0 (its docstring "
           "and LinearCrossEntropyLoss ask for [0, 1])"),
+    *rows("linear_cross_entropy", "label_smoothing=True, which torch takes as 1",
+          (hidden, projection, tokens), {"label_smoothing": True}, torch=ACCEPTS, ours=ACCEPTS),
     *rows("linear_cross_entropy", "NaN label_smoothing", (hidden, projection, tokens),
           {"label_smoothing": float("nan")}, torch=ACCEPTS,
           ours=Refuses(ValueError, "label_smoothing"),
