@@ -1,7 +1,7 @@
 """Local Sphinx extension for the lossnotes book.
 
 It loads the book's other local extensions, each in its own module in _ext/:
-``offline_mathjax`` (MathJax served from the site), ``notebook_downloads``
+``prerendered_math`` (every formula typeset when the site is built), ``notebook_downloads``
 (executed chapters as .ipynb), ``api_links`` (chapter to API reference) and
 ``preexecuted`` (reading chapters as tools/preexecute.py executes them).
 
@@ -35,7 +35,7 @@ def _drop_thebe_scripts(
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    for extension in ("offline_mathjax", "notebook_downloads", "api_links", "preexecuted"):
+    for extension in ("prerendered_math", "notebook_downloads", "api_links", "preexecuted"):
         app.setup_extension(extension)
     app.connect("html-page-context", _drop_thebe_scripts)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
