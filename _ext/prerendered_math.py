@@ -205,6 +205,12 @@ class _Typesetter:
             stylesheet.write_text(css)
         fonts = self.package / "es5" / "output" / "chtml" / "fonts" / FONTS
         shutil.copytree(fonts, stylesheet.parent / FONTS, dirs_exist_ok=True)
+        # The folder is this extension's: a build from before it copied all of MathJax there.
+        for leftover in stylesheet.parent.iterdir():
+            if leftover.is_dir() and leftover.name != FONTS:
+                shutil.rmtree(leftover)
+            elif leftover.is_file() and leftover.name != stylesheet.name:
+                leftover.unlink()
 
     def close(self) -> None:
         self.db.commit()
