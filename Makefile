@@ -42,7 +42,7 @@ $(PACKAGE_STAMP): $(wildcard lossnotes/*.py tools/*.py)
 # out of date it does not even copy the static files): read and write every page again then.
 SITE_STAMP := _build/.site-sources
 
-$(SITE_STAMP): $(wildcard _ext/*.py _ext/*.js _static/*)
+$(SITE_STAMP): $(wildcard _ext/*.py _ext/*.js _ext/templates/*.html _ext/templates/*/*.html _static/*)
 	rm -rf _build/.doctrees
 	mkdir -p _build
 	touch $@
