@@ -20,11 +20,13 @@ in the browser MathJax would have shown it in red to the reader.
 
 Each formula's HTML is cached by its TeX in ``_build/.mathjax.sqlite``, for the MathJax version
 and this extension's script: a rebuild starts Node only for formulas it has not seen, and an
-unchanged rebuild not at all.
+unchanged rebuild not at all.  New formulas are typeset as each document is read, so that in a
+clean build Node works while the chapters execute rather than after them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -136,8 +138,13 @@ class _Typesetter:
         if self._meta("fingerprint") != fingerprint:  # another MathJax, or another script
             self.db.executescript("DELETE FROM formulas; DELETE FROM meta;")
             self._set_meta("fingerprint", fingerprint)
-        self.known: dict[Formula, tuple[str, dict]] = {}
+        self.known: dict[Formula, tuple[str, dict]] = {
+            (tex, bool(display)): (html, json.loads(usage))
+            for tex, display, html, usage in self.db.execute("SELECT * FROM formulas")
+        }
         self.late = False  # typeset while the pages were written
+        self.typeset_now = 0  # formulas not in the cache, and the seconds Node spent on them
+        self.seconds = 0.0
         self.process: subprocess.Popen | None = None
 
     def _meta(self, key: str) -> str | None:
@@ -163,24 +170,23 @@ class _Typesetter:
             raise ExtensionError(f"{SCRIPT.name} stopped (its error is above)")
         return json.loads(answer)
 
-    def load(self, formulas: set[Formula]) -> None:
-        """Take what the cache has of ``formulas``; forget the formulas the book no longer has."""
-        rows = self.db.execute("SELECT tex, display, html, usage FROM formulas").fetchall()
-        stale = []
-        for tex, display, html, usage in rows:
-            if (tex, bool(display)) in formulas:
-                self.known[tex, bool(display)] = html, json.loads(usage)
-            else:
-                stale.append((tex, display))
+    def forget_all_but(self, formulas: set[Formula]) -> None:
+        """Drop the formulas the book no longer has, from the cache and from the stylesheet."""
+        stale = set(self.known) - formulas
         self.db.executemany("DELETE FROM formulas WHERE tex = ? AND display = ?", stale)
+        for formula in stale:
+            del self.known[formula]
 
     def typeset(self, formula: Formula) -> str:
         """The formula's HTML; raises ValueError with MathJax's message on a TeX error."""
         if formula not in self.known:
             tex, display = formula
+            started = time.perf_counter()
             answer = self._ask({"tex": tex, "display": display})
+            self.seconds += time.perf_counter() - started
             if "error" in answer:
                 raise ValueError(answer["error"])
+            self.typeset_now += 1
             self.known[formula] = answer["html"], answer["usage"]
             self.db.execute(
                 "INSERT OR REPLACE INTO formulas VALUES (?, ?, ?, ?)",
@@ -224,6 +230,13 @@ class _Typesetter:
 _typesetter: _Typesetter | None = None
 
 
+def _the_typesetter(app: Sphinx) -> _Typesetter:
+    global _typesetter
+    if _typesetter is None:
+        _typesetter = _Typesetter(app)
+    return _typesetter
+
+
 def _where(env: BuildEnvironment, docname: str, line: int | None) -> tuple[str, int]:
     """The source file of ``docname`` and the line, to name a formula by."""
     return env.doc2path(docname, base=False), line or 0
@@ -246,12 +259,19 @@ def _collect(app: Sphinx, doctree: nodes.document) -> None:
     for node in doctree.findall(_is_math):
         formulas.setdefault(_formula(node), node.line)
     app.env.prerendered_math[app.env.docname] = formulas
+    # Typeset them now: in a clean build the chapters are read one by one as they finish
+    # executing, and Node works meanwhile instead of after the last one.  (Not in a parallel
+    # read, whose processes end with the reading; the errors are reported once all is read.)
+    if formulas and app.parallel <= 1 and _uses_renderer(app):
+        typesetter = _the_typesetter(app)
+        for formula in formulas:
+            with contextlib.suppress(ValueError):
+                typesetter.typeset(formula)
 
 
 def _typeset_site(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Before any page is written: every formula of the book typeset, or the build stopped
     with all its TeX errors, and the stylesheet the pages link written."""
-    global _typesetter
     if not _uses_renderer(app):
         return []
     where: dict[Formula, tuple[str, int]] = {}
@@ -260,22 +280,20 @@ def _typeset_site(app: Sphinx, env: BuildEnvironment) -> list[str]:
             where.setdefault(formula, _where(env, docname, line))
     if not where:
         return []  # a book without math needs neither Node nor MathJax
-    started = time.perf_counter()
-    _typesetter = _Typesetter(app)
-    _typesetter.load(set(where))
-    missing = sorted(set(where) - set(_typesetter.known), key=where.get)
+    typesetter = _the_typesetter(app)
+    typesetter.forget_all_but(set(where))
     errors = []
-    for formula in missing:
+    for formula in sorted(set(where) - set(typesetter.known), key=where.get):
         try:
-            _typesetter.typeset(formula)
+            typesetter.typeset(formula)
         except ValueError as error:
             errors.append(_tex_error(where[formula], formula, str(error)))
     if errors:  # (the build-finished handler still caches the formulas that typeset)
         raise ExtensionError("the math of the book does not typeset:\n" + "\n".join(errors))
-    _typesetter.write_stylesheet(Path(app.outdir))
+    typesetter.write_stylesheet(Path(app.outdir))
     logger.info(
-        "prerendered_math: %d formulas, %d typeset now, in %.1f s",
-        len(where), len(missing), time.perf_counter() - started,
+        "prerendered_math: %d formulas, %d not in the cache, typeset by Node in %.1f s",
+        len(where), typesetter.typeset_now, typesetter.seconds,
     )
     return []
 
@@ -283,13 +301,11 @@ def _typeset_site(app: Sphinx, env: BuildEnvironment) -> list[str]:
 def _html(translator: Any, node: nodes.Node) -> str:
     """A formula from the cache, or typeset now if it was made after the build collected the
     formulas (then the stylesheet is written again when the build finishes)."""
-    global _typesetter
     formula = _formula(node)
-    if _typesetter is None:
-        _typesetter = _Typesetter(translator.builder.app)
-    _typesetter.late |= formula not in _typesetter.known
+    typesetter = _the_typesetter(translator.builder.app)
+    typesetter.late |= formula not in typesetter.known
     try:
-        return _typesetter.typeset(formula)
+        return typesetter.typeset(formula)
     except ValueError as error:
         where = _where(translator.builder.env, translator.builder.current_docname, node.line)
         raise ExtensionError(_tex_error(where, formula, str(error))) from None
