@@ -25,9 +25,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# MathJax is served by the site itself, never from a CDN: `npm ci` installs the exact version
-# locked in package-lock.json into node_modules/, and _ext/offline_mathjax.py copies it into
-# _build/html/_static/mathjax/.  npm writes node_modules/.package-lock.json on every install.
+# MathJax typesets the math when the book is built (no page loads it, nor anything from a CDN):
+# `npm ci` installs the exact version locked in package-lock.json into node_modules/, which
+# _ext/prerendered_math.py runs in Node, copying MathJax's fonts into _build/html/_static/mathjax/.
+# npm writes node_modules/.package-lock.json on every install.
 MATHJAX := node_modules/.package-lock.json
 
 $(MATHJAX): package.json package-lock.json | system-book
@@ -49,7 +50,7 @@ $(PACKAGE_STAMP): $(wildcard lossnotes/*.py tools/*.py)
 # out of date it does not even copy the static files): read and write every page again then.
 SITE_STAMP := _build/.site-sources
 
-$(SITE_STAMP): $(wildcard _ext/*.py _static/*)
+$(SITE_STAMP): $(wildcard _ext/*.py _ext/*.js _ext/templates/*.html _ext/templates/*/*.html _static/*)
 	rm -rf _build/.doctrees
 	mkdir -p _build
 	touch $@
@@ -60,9 +61,9 @@ book: $(STAMP) $(MATHJAX) $(PACKAGE_STAMP) $(SITE_STAMP)
 	$(PYTHON) tools/preexecute.py . -- $(VENV)/bin/jupyter-book build . $(BUILD_FLAGS)
 
 # The PDF edition: the whole book as one page (Sphinx's singlehtml builder, which keeps the
-# site's chapter, section, figure and equation numbers), printed by Debian's chromium once MathJax
-# has typeset it (tools/printpdf.py), and copied beside the site's pages, which link to it.  The
-# chapters come from the execution cache `make book` filled, so nothing is executed again.
+# site's chapter, section, figure and equation numbers; the math is typeset by the build), printed
+# by Debian's chromium (tools/printpdf.py), and copied beside the site's pages, which link to it.
+# The chapters come from the execution cache `make book` filled, so nothing is executed again.
 PDF := _build/pdf/lossnotes.pdf
 
 pdf: book

@@ -104,3 +104,16 @@ def test_an_unchanged_rebuild_executes_nothing(tiny_book: Path) -> None:
     second = build_book(tiny_book)
     assert second.returncode == 0
     assert "Executing" not in second.stdout, second.stdout[-3000:]
+
+
+def test_a_tex_error_fails_the_build_naming_the_page_and_formula(tiny_book: Path) -> None:
+    """The build typesets every formula (_ext/prerendered_math.py): one MathJax cannot read
+    stops it, where the browser would have shown the reader the error in red."""
+    (tiny_book / "node_modules").symlink_to(ROOT / "node_modules")
+    shutil.copy(ROOT / "package-lock.json", tiny_book)
+    _write_page(tiny_book, "Fine: $x^2$.\n\nBroken: $\\frac{1}{2$ and $\\nosuchmacro x$.\n")
+    result = build_book(tiny_book)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    for expected in ("page.md:", r"\(\frac{1}{2\)", r"\(\nosuchmacro x\)"):
+        assert expected in output, output[-3000:]

@@ -3,10 +3,13 @@
 Every page of _build/html is opened in headless Debian chromium, driven by
 Playwright, from a server on 127.0.0.1.  The pages are found by walking the
 built site, so a new chapter is checked without editing this file.  Each page
-must typeset its math with MathJax (served by the site itself), load every
-image, log no console error, load nothing that fails and nothing from another
-host, and link only to files and anchors that exist.  A full-page screenshot
-of each page is written to _build/screenshots/ for a person to look at.
+must hold its math already typeset (the build typesets every formula,
+_ext/prerendered_math.py, so no page loads MathJax), load every image, log no
+console error, load nothing that fails and nothing from another host, and link
+only to files and anchors that exist.  With JavaScript off, as some readers
+have it, every formula must still show, and no TeX delimiter be left in the
+text.  A full-page screenshot of each page is written to _build/screenshots/
+for a person to look at.
 """
 
 from __future__ import annotations
@@ -38,12 +41,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 LOCAL_HOST = "127.0.0.1"
 
-# Runs in the page once it has loaded: waits for images, MathJax and fonts (at most
-# SETTLE_SECONDS: Playwright puts no time limit on evaluate), then reports.
+# Runs in the page once it has loaded: waits for images and fonts (at most SETTLE_SECONDS:
+# Playwright puts no time limit on evaluate), then reports.
 SETTLE_SECONDS = 30
 SETTLE_AND_REPORT = """
 async (seconds) => {
-  const mathjaxStarted = Boolean(window.MathJax && window.MathJax.startup);
   const settle = async () => {
     // Images below the fold may be lazy; every image is checked, so load them all.
     for (const image of document.images) image.loading = "eager";
@@ -52,7 +54,6 @@ async (seconds) => {
         image.addEventListener("load", done);
         image.addEventListener("error", done);
       })));
-    if (mathjaxStarted) await window.MathJax.startup.promise;
     await document.fonts.ready;
     return true;
   };
@@ -60,11 +61,8 @@ async (seconds) => {
     settle(), new Promise((done) => setTimeout(() => done(false), seconds * 1000))]);
   return {
     settled,
-    mathjaxStarted,
-    mathNodes: document.querySelectorAll(".math").length,
-    typeset: document.querySelectorAll("mjx-container").length,
-    mathErrors: Array.from(document.querySelectorAll("mjx-merror"),
-      (node) => node.getAttribute("data-mjx-error") || node.textContent),
+    mathjaxLoaded: Boolean(window.MathJax),
+    ...MATH_REPORT(),
     brokenImages: Array.from(document.images).filter((image) => image.naturalWidth === 0)
       .map((image) => image.currentSrc || image.src),
     links: Array.from(document.querySelectorAll("a[href]"), (anchor) => anchor.href),
@@ -85,6 +83,33 @@ async (seconds) => {
   };
 }
 """
+
+
+# The math of a page as it shows: .math elements (Sphinx's) without MathJax's typeset output in
+# them, or whose output has no size (its stylesheet missing), MathJax's error boxes, and the TeX
+# delimiters left in the text the reader sees (code and outputs aside, which may print TeX).
+MATH_REPORT = r"""() => {
+  const maths = Array.from(document.querySelectorAll(".math"));
+  const shown = (math) => {
+    const box = math.querySelector("mjx-container");
+    return box && box.getBoundingClientRect().width > 0;
+  };
+  // (No filter callback: with JavaScript off, the page cannot call one back.)
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const rawTex = [];
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    if (text.parentElement.closest("pre, code, script, style, mjx-assistive-mml")) continue;
+    const match = /\\\(|\\\)|\\\[|\\\]|\\begin\{|\$/.exec(text.data);
+    if (match) rawTex.push(text.data.slice(Math.max(0, match.index - 30), match.index + 40));
+  }
+  return {
+    mathNodes: maths.length,
+    notShown: maths.filter((math) => !shown(math)).map((math) => math.textContent.slice(0, 60)),
+    mathErrors: Array.from(document.querySelectorAll("mjx-merror"), (node) => node.textContent),
+    rawTex,
+  };
+}"""
+SETTLE_AND_REPORT = SETTLE_AND_REPORT.replace("MATH_REPORT", f"({MATH_REPORT})")
 
 
 def site_pages(html: Path) -> list[str]:
@@ -193,6 +218,14 @@ def browser() -> Iterator[object]:
             browser.close()
 
 
+def math_problems(report: dict) -> list[str]:
+    """What MATH_REPORT found wrong with a page's math."""
+    problems = [f"formula not typeset or not shown: {tex}" for tex in report["notShown"]]
+    problems += [f"MathJax error: {error}" for error in report["mathErrors"]]
+    problems += [f"TeX in the text: {text!r}" for text in report["rawTex"]]
+    return problems
+
+
 def open_and_check(
     context, url: str, screenshot: Path, ready_selector: str | None = None
 ) -> tuple[list[str], dict]:
@@ -229,14 +262,10 @@ def open_and_check(
         page.close()
 
     if not report["settled"]:
-        problems.append(f"images, MathJax or fonts still loading after {SETTLE_SECONDS} s")
-    if report["mathNodes"] and not report["mathjaxStarted"]:
-        problems.append(f"{report['mathNodes']} math elements but MathJax did not start")
-    if report["typeset"] < report["mathNodes"]:
-        problems.append(
-            f"MathJax typeset {report['typeset']} of {report['mathNodes']} math elements"
-        )
-    problems += [f"MathJax error: {error}" for error in report["mathErrors"]]
+        problems.append(f"images or fonts still loading after {SETTLE_SECONDS} s")
+    if report["mathjaxLoaded"]:
+        problems.append("the page loads MathJax: its math should be typeset by the build")
+    problems += math_problems(report)
     problems += [f"image did not load: {source}" for source in report["brokenImages"]]
     problems += [f"wider than the page: {box}" for box in report["tooWide"]]
     for equation in report["equations"]:
@@ -348,6 +377,41 @@ def test_no_page_scrolls_sideways_at_phone_width(
     assert not failures, "\n".join(
         f"{page}:\n  " + "\n  ".join(problems) for page, problems in failures.items()
     )
+
+
+@pytest.mark.browser
+def test_every_formula_shows_without_javascript(
+    built_site: Path, site_url: str, browser
+) -> None:
+    """With JavaScript off, at phone width, every formula shows typeset (by the build, with its
+    stylesheet and fonts) and no TeX delimiter is left in the text."""
+    failures: dict[str, list[str]] = {}
+    formulas = 0
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=1, is_mobile=True, java_script_enabled=False
+    )
+    context.set_default_timeout(SETTLE_SECONDS * 1000)
+    try:
+        for page_name in site_pages(built_site):
+            if redirect_target(built_site / page_name) is not None:
+                continue
+            page = context.new_page()
+            try:
+                page.goto(site_url + page_name, wait_until="load")
+                # Playwright's own scripts still run in a page that runs none of its own.
+                page.evaluate("document.fonts.ready")
+                report = page.evaluate(MATH_REPORT)
+            finally:
+                page.close()
+            formulas += report["mathNodes"]
+            if problems := math_problems(report):
+                failures[page_name] = problems
+    finally:
+        context.close()
+    assert not failures, "\n".join(
+        f"{page}:\n  " + "\n  ".join(problems) for page, problems in failures.items()
+    )
+    assert formulas, "no page has a formula"
 
 
 @pytest.mark.browser
