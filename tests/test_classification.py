@@ -15,6 +15,7 @@ import lossnotes
 from lossnotes.torchcheck import (
     TRANSCENDENTAL_ULPS,
     agreement,
+    assert_within_ulps,
     finite_difference_gradient,
     torch_gradient,
 )
@@ -459,7 +460,10 @@ def test_bce_clamps_each_log_at_minus_100(dtype: type) -> None:
     theirs = F.binary_cross_entropy(
         torch.from_numpy(x), torch.from_numpy(y), reduction="none"
     ).numpy()
-    np.testing.assert_array_equal(ours, theirs)
+    # The clamped elements are exact by construction; log(1e-30) is a float32 logarithm, which
+    # NumPy's and torch's vector code may round one ulp apart.
+    np.testing.assert_array_equal(ours[:5], theirs[:5])
+    assert_within_ulps(ours, theirs)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -469,7 +473,7 @@ def test_bce_gradient_is_torchs_at_saturated_probabilities(dtype: type) -> None:
     y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.3, 0.5], dtype=dtype)
     ours = lossnotes.grad.binary_cross_entropy(x, y, reduction="sum")
     _, theirs = torch_gradient(BCE, (x, y), {"reduction": "sum"})
-    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, theirs)  # basic operations in torch's order: exact
     epsilon = dtype(np.float32(1e-12))  # the C++ float constant, in this dtype
     assert ours[0] == -1 / epsilon and ours[2] == 1 / epsilon
     assert ours[1] == 0 and ours[3] == 0 and ours[8] == 0
@@ -603,6 +607,7 @@ def test_bce_with_logits_is_finite_for_huge_logits(dtype: type) -> None:
     theirs = F.binary_cross_entropy_with_logits(
         torch.from_numpy(x), torch.from_numpy(y), reduction="none"
     ).numpy()
+    # Exact whatever the vector code: log1p(e^-|x|) vanishes in the rounding of |x| or of 0.
     np.testing.assert_array_equal(ours, theirs)
 
 
