@@ -487,6 +487,21 @@ def _class_mean(none: np.ndarray, call: Call) -> float:
         return total / denominator
 
 
+def nll_term_magnitude(call: Call) -> np.ndarray:
+    """nll_loss's terms, per 'none' element: the target's input times its weight, which the
+    reductions add and may cancel (torch sums sixteen at a time, NumPy pairwise)."""
+    input, target = call.args[:2]
+    axis = 0 if input.ndim == 1 else 1
+    index = target.astype(np.int64)
+    kept = index != call.kwargs.get("ignore_index", -100)
+    safe = np.expand_dims(np.where(kept, index, 0), axis)
+    picked = np.take_along_axis(_finite_size(input), safe, axis=axis).squeeze(axis)
+    weight = call.kwargs.get("weight")
+    if weight is not None:
+        picked = picked * _finite_size(weight)[np.where(kept, index, 0)]
+    return np.where(kept, picked, 0.0)
+
+
 def class_gradient_magnitude(
     spec: LossSpec, call: Call, options: dict[str, Any], grad_output: np.ndarray
 ) -> float:
@@ -1574,6 +1589,7 @@ SPECS: tuple[LossSpec, ...] = (
         lambda: class_calls(probabilities=False, smoothing=False),
         _class_mean,
         torch_differentiable=_zero_dimensional_target,
+        term_magnitude=nll_term_magnitude,
     ),
     # Each logarithm and torch's kernel term for term: a few ulps element by element.
     LossSpec("binary_cross_entropy", bce_calls, _element_mean, pointwise=True),
