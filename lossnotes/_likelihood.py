@@ -18,12 +18,20 @@ import numpy as np
 
 from ._core import (
     REDUCTIONS,
-    apply_reduction,
     as_float_array,
-    reduce_backward,
     resolve_reduction,
     result_dtype,
     unbroadcast,
+)
+from ._regression import (
+    _binary,
+    _grad_output,
+    _opmath,
+    _reduce,
+    _rounded,
+    _to_input,
+    _unary,
+    _with_scalar,
 )
 
 __all__ = [
@@ -77,8 +85,32 @@ def _count_target(target: Any, input: np.ndarray) -> np.ndarray:
     """
     target = np.asarray(target)
     if target.dtype.kind in "iu":
-        target = target.astype(input.dtype)
+        target = _rounded(target, input.dtype)
     return as_float_array(target, "target")
+
+
+def _reduce_to(
+    grad: np.ndarray, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """A gradient as autograd hands it to a tensor of ``shape`` and
+    ``dtype``: summed over the axes that tensor was broadcast along, in the
+    gradient's own dtype (float16 in float32), then rounded to ``dtype``."""
+    if grad.shape != shape:
+        with np.errstate(over="ignore", invalid="ignore"):
+            summed = unbroadcast(grad.astype(_opmath(grad.dtype)), shape)
+        grad = _rounded(summed, grad.dtype)
+    return _rounded(grad, dtype)
+
+
+def _mean_upstream(
+    grad_output: Any, reduction: str, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """``grad_output`` in ``dtype``, divided by the element count for
+    ``'mean'`` (as torch's mean backward divides), broadcast to ``shape``."""
+    upstream = _grad_output(grad_output, reduction, shape, dtype)
+    if reduction == "mean":
+        upstream = _with_scalar(np.divide, upstream, int(np.prod(shape)))
+    return np.broadcast_to(upstream, shape)
 
 
 # --- KLDivLoss -----------------------------------------------------------
@@ -181,26 +213,31 @@ def kl_div(
     input, target, shape, dtype, reduced, batch = _kl_prepare(
         input, target, size_average, reduce, reduction
     )
-    x = input.astype(dtype, copy=False)
-    t = target.astype(dtype, copy=False)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # exp(target) and xlogy(target, target) in the target's own dtype,
-        # as torch computes them, then promoted (a float32 target's
-        # exp(-200) is 0, not 1e-87).
-        if log_target:
-            loss = np.exp(target).astype(dtype, copy=False) * (t - x)
-        else:
-            # xlogy(t, t) - t * x: the entropy term is 0 where t = 0 (the
-            # limit of t log t), but t * x is not, so t = 0 against
-            # x = -inf still gives NaN, as in torch.
-            entropy = np.log(target)
-            entropy *= target
-            entropy = np.where(target == 0, 0, entropy)
-            loss = entropy.astype(dtype, copy=False) - t * x
-        result = apply_reduction(loss, reduced)
-        if batch is not None:
-            result = np.asarray(result / batch)
+    # torch's composite, operation by operation: exp(target) and
+    # xlogy(target, target) in the target's own dtype (a float32 target's
+    # exp(-200) is 0, not 1e-87), the rest in the promoted one.
+    if log_target:
+        difference = _binary(np.subtract, target, input)
+        loss = _binary(np.multiply, _unary(np.exp, target), difference)
+    else:
+        loss = _binary(
+            np.subtract, _xlogy(target), _binary(np.multiply, target, input)
+        )
+    result = _reduce(loss, reduced)
+    if batch is not None:
+        result = _with_scalar(np.divide, result, batch)
     return result
+
+
+def _xlogy(target: np.ndarray) -> np.ndarray:
+    """torch's ``xlogy(target, target)``: ``t log t``, 0 where ``t = 0``
+    (its limit), NaN where ``t`` is NaN.
+
+    The entropy term is 0 where t = 0, but the cross term ``t * x`` is not:
+    t = 0 against x = -inf still gives NaN, as in torch.
+    """
+    entropy = _binary(np.multiply, target, _unary(np.log, target))
+    return np.where(target == 0, target.dtype.type(0), entropy)
 
 
 def kl_div_grad(
@@ -220,28 +257,43 @@ def kl_div_grad(
     input, target, shape, dtype, reduced, batch = _kl_prepare(
         input, target, size_average, reduce, reduction
     )
-    upstream = reduce_backward(grad_output, shape, dtype, reduced)
+    upstream = _grad_output(grad_output, reduced, shape, dtype)
+    # torch divides by the batch size last, so its backward does it first.
     if batch is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            upstream = upstream / dtype.type(batch)
-    with np.errstate(over="ignore", invalid="ignore"):
-        probability = np.exp(target) if log_target else target
-        grad = -upstream * probability.astype(dtype, copy=False)
-    return unbroadcast(grad, input.shape).astype(input.dtype, copy=False)
+        upstream = _with_scalar(np.divide, upstream, batch)
+    if reduced == "mean":
+        upstream = _with_scalar(np.divide, upstream, int(np.prod(shape)))
+    upstream = np.broadcast_to(upstream, shape)
+    if log_target:
+        # The product's backward, (g * e^t) in the promoted dtype, then the
+        # difference's, -that, summed to the input's shape and rounded.
+        product = _binary(np.multiply, upstream, _unary(np.exp, target))
+        return _reduce_to(-_rounded(product, dtype), input.shape, input.dtype)
+    # The difference's backward, -g, then the product t * x's: (-g) t,
+    # rounded to the input's dtype, summed to its shape.
+    return _to_input(_binary(np.multiply, -upstream, target), input)
 
 
 # --- PoissonNLLLoss ------------------------------------------------------
 
 
 def _poisson_prepare(input: Any, target: Any, eps: Any):
+    """``input``, ``target`` (an integer one in the input's dtype), the
+    counts the Stirling term is computed from, and ``eps``.
+
+    torch takes the logarithms of an integer target in its default dtype,
+    float32, whatever the input's: so does lossnotes, except that a float64
+    input gets float64 (a deliberate difference, declared in
+    ``tests/test_hostile.py``).
+    """
     input = as_float_array(input, "input")
+    counts = np.asarray(target)
+    if counts.dtype.kind in "iu":
+        counts = _rounded(counts, np.result_type(input.dtype, np.float32))
     target = _count_target(target, input)
     eps = _real(eps, "eps")
-    shape = _broadcast_shape(input, target)
-    dtype = result_dtype(input, target)
-    x = np.broadcast_to(input, shape).astype(dtype, copy=False)
-    t = np.broadcast_to(target, shape).astype(dtype, copy=False)
-    return input, target, x, t, eps, dtype
+    _broadcast_shape(input, target)
+    return input, target, counts, eps
 
 
 def _stirling(count: np.ndarray) -> np.ndarray:
@@ -249,12 +301,15 @@ def _stirling(count: np.ndarray) -> np.ndarray:
 
     torch applies it to targets above 1 and adds 0 elsewhere, which is
     exact for the counts 0 and 1 (0! = 1! = 1).  Written as a mask on
-    ``count <= 1`` so that a NaN target gives NaN, as in torch.
+    ``count <= 1`` so that a NaN target gives NaN, as in torch.  Each
+    operation in the count's dtype, as torch's
+    ``t * log(t) - t + 0.5 * log(2 * pi * t)``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = count * np.log(count) - count
-        term += 0.5 * np.log(2 * math.pi * count)
-    return np.where(count <= 1, 0, term).astype(count.dtype, copy=False)
+    term = _binary(np.multiply, count, _unary(np.log, count))
+    term = _binary(np.subtract, term, count)
+    logarithm = _unary(np.log, _with_scalar(np.multiply, count, 2 * math.pi))
+    term = _binary(np.add, term, _with_scalar(np.multiply, logarithm, 0.5))
+    return np.where(count <= 1, count.dtype.type(0), term)
 
 
 def poisson_nll_loss(
@@ -324,20 +379,25 @@ def poisson_nll_loss(
     array([-0.07944154,  0.5       ])
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, target, x, t, eps, dtype = _poisson_prepare(input, target, eps)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # exp, log and the Stirling term in the dtype of their argument, as
-        # torch computes them, then promoted.
-        if log_input:
-            loss = np.exp(input).astype(dtype, copy=False) - t * x
-        else:
-            # eps only keeps the logarithm finite at a rate of 0; the linear
-            # term is the rate itself.
-            log_rate = np.log(input + input.dtype.type(eps))
-            loss = x - t * log_rate.astype(dtype, copy=False)
-        if full:
-            loss += _stirling(target)
-    return apply_reduction(loss, reduction)
+    input, target, counts, eps = _poisson_prepare(input, target, eps)
+    # torch's composite, operation by operation: exp(x) - t x, or
+    # x - t log(x + eps), where eps only keeps the logarithm finite at a
+    # rate of 0 (the linear term is the rate itself).
+    if log_input:
+        loss = _binary(
+            np.subtract,
+            _unary(np.exp, input),
+            _binary(np.multiply, target, input),
+        )
+    else:
+        log_rate = _unary(np.log, _with_scalar(np.add, input, eps))
+        loss = _binary(
+            np.subtract, input, _binary(np.multiply, target, log_rate)
+        )
+    if full:
+        # In place in torch: the sum is stored in the loss's dtype.
+        loss = _rounded(_binary(np.add, loss, _stirling(counts)), loss.dtype)
+    return _reduce(loss, reduction)
 
 
 def poisson_nll_loss_grad(
@@ -358,18 +418,22 @@ def poisson_nll_loss_grad(
     gradient; the Stirling term does not depend on `input`.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    input, _, x, t, eps, dtype = _poisson_prepare(input, target, eps)
-    upstream = reduce_backward(grad_output, x.shape, dtype, reduction)
-    # As torch's autograd adds the two branches' contributions: the upstream
-    # gradient times each term, then the sum (not the sum, then the product).
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if log_input:
-            grad = upstream * np.exp(input).astype(dtype, copy=False)
-            grad -= upstream * t
-        else:
-            shifted = (input + input.dtype.type(eps)).astype(dtype, copy=False)
-            grad = upstream - upstream * t / shifted
-    return unbroadcast(grad, input.shape).astype(input.dtype, copy=False)
+    input, target, _, eps = _poisson_prepare(input, target, eps)
+    shape = _broadcast_shape(input, target)
+    upstream = _mean_upstream(
+        grad_output, reduction, shape, result_dtype(input, target)
+    )
+    # Autograd's two branches, each rounded to the input's dtype, then
+    # added: the first term's (exp(x), or x) and the product's, -g t
+    # (through the logarithm, divided by x + eps).
+    first = _reduce_to(upstream, input.shape, input.dtype)
+    second = _to_input(_binary(np.multiply, -upstream, target), input)
+    if log_input:
+        first = _binary(np.multiply, first, _unary(np.exp, input))
+    else:
+        shifted = _with_scalar(np.add, input, eps)
+        second = _binary(np.divide, second, shifted)
+    return _binary(np.add, first, second)
 
 
 # --- GaussianNLLLoss -----------------------------------------------------
@@ -407,7 +471,7 @@ def _gaussian_prepare(input: Any, target: Any, var: Any, eps: Any):
         # (input), so it takes the input's dtype and has no gradient.
         if var < 0:
             raise ValueError(f"var has negative entry/entries: {var!r}")
-        variance = np.full(input.shape, var, dtype=input.dtype)
+        variance = _rounded(np.full(input.shape, var), input.dtype)
         differentiable = False
     else:
         if isinstance(var, (bool, int, np.bool_)):
@@ -424,15 +488,12 @@ def _gaussian_prepare(input: Any, target: Any, var: Any, eps: Any):
         )
         differentiable = True
     eps = _real(eps, "eps")
-    shape = _broadcast_shape(input, target, variance)
-    dtype = result_dtype(input, target, variance)
+    _broadcast_shape(input, target, variance)
     # torch clamps a copy of var in place under no_grad: the loss sees
     # max(var, eps), but autograd treats the clamp as the identity.
-    clamped = np.maximum(variance, variance.dtype.type(eps))
-    pair = result_dtype(input, target)
-    diff = input.astype(pair, copy=False) - target.astype(pair, copy=False)
-    diff = np.broadcast_to(diff, shape).astype(dtype, copy=False)
-    return input, variance, differentiable, diff, clamped, dtype
+    clamped = np.maximum(variance, _rounded(eps, variance.dtype))
+    diff = _binary(np.subtract, input, target)
+    return input, variance, differentiable, diff, clamped
 
 
 def gaussian_nll_loss(
@@ -496,17 +557,19 @@ def gaussian_nll_loss(
     >>> gaussian_nll_loss([0.0, 1.0], [1.0, 1.0], [1.0, 4.0], reduction="none")
     array([0.5       , 0.69314718])
     """
-    _, _, _, diff, clamped, dtype = _gaussian_prepare(input, target, var, eps)
+    _, _, _, diff, clamped = _gaussian_prepare(input, target, var, eps)
     reduction = resolve_reduction(None, None, reduction, REDUCTIONS)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        loss = np.square(diff)
-        loss /= clamped.astype(dtype, copy=False)
-        # The logarithm in var's own dtype, as torch computes it.
-        loss += np.log(clamped).astype(dtype, copy=False)
-        loss *= 0.5
-        if full:
-            loss += dtype.type(HALF_LOG_TWO_PI)
-    return apply_reduction(loss, reduction)
+    # torch's 0.5 * (log(var) + (input - target) ** 2 / var), operation by
+    # operation: the square in the dtype of input and target (a float16
+    # error of 300 squares to inf before a float64 var divides it), the
+    # logarithm in var's.
+    square = _binary(np.multiply, diff, diff)
+    quotient = _binary(np.divide, square, clamped)
+    loss = _binary(np.add, _unary(np.log, clamped), quotient)
+    loss = _with_scalar(np.multiply, loss, 0.5)
+    if full:
+        loss = _with_scalar(np.add, loss, HALF_LOG_TWO_PI)
+    return _reduce(loss, reduction)
 
 
 def gaussian_nll_loss_grad(
@@ -526,26 +589,31 @@ def gaussian_nll_loss_grad(
     times the upstream gradient, also where :math:`\sigma^2 < \varepsilon`
     (torch's clamp is invisible to autograd).
     """
-    input, variance, differentiable, diff, clamped, dtype = _gaussian_prepare(
+    input, variance, differentiable, diff, clamped = _gaussian_prepare(
         input, target, var, eps
     )
     reduction = resolve_reduction(None, None, reduction, REDUCTIONS)
-    upstream = reduce_backward(grad_output, diff.shape, dtype, reduction)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        half = upstream * dtype.type(0.5)
-        # The order of torch's autograd: (g/2 / v) (2 d) for the mean; g/2 / v
-        # from the logarithm and -(g/2) (d^2 / v) / v from the quotient for
-        # the variance.
-        clamped = clamped.astype(dtype, copy=False)
-        scaled = half / clamped
-        grad_input = scaled * (2 * diff)
-        grad_input = unbroadcast(grad_input, input.shape).astype(
-            input.dtype, copy=False
-        )
-        if not differentiable:
-            return grad_input, None
-        grad_var = scaled - half * (np.square(diff) / clamped / clamped)
-    grad_var = unbroadcast(grad_var, variance.shape).astype(
-        variance.dtype, copy=False
+    square = _binary(np.multiply, diff, diff)
+    shape = np.broadcast_shapes(square.shape, clamped.shape)
+    dtype = result_dtype(square, clamped)
+    upstream = _mean_upstream(grad_output, reduction, shape, dtype)
+    # Autograd's order: the product by 1/2, then the sum's two branches.
+    half = _with_scalar(np.multiply, upstream, 0.5)
+    # The quotient's numerator, d^2, gets (g/2) / v, rounded to its dtype;
+    # the square's backward multiplies it by 2 d.
+    to_square = _rounded(_binary(np.divide, half, clamped), diff.dtype)
+    twice = _with_scalar(np.multiply, diff, 2.0)
+    to_diff = _binary(np.multiply, to_square, twice)
+    grad_input = _reduce_to(to_diff, input.shape, input.dtype)
+    if not differentiable:
+        return grad_input, None
+    # var gets (g/2) / v from the logarithm and -(g/2) (d^2 / v) / v from
+    # the quotient, each summed to var's shape and rounded to its dtype.
+    to_log = _reduce_to(half, clamped.shape, clamped.dtype)
+    from_log = _binary(np.divide, to_log, clamped)
+    ratio = _binary(np.divide, _binary(np.divide, square, clamped), clamped)
+    from_quotient = _reduce_to(
+        _binary(np.multiply, -half, ratio), clamped.shape, clamped.dtype
     )
+    grad_var = _binary(np.add, from_log, from_quotient)
     return grad_input, grad_var.reshape(np.shape(var))

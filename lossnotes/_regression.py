@@ -1,19 +1,26 @@
 """Regression losses: L1, MSE, Smooth L1 and Huber.
 
 All four are a pointwise function of the difference ``input - target``,
-optionally weighted per element, then reduced; they share one forward and one
-backward path and differ only in the pointwise function and its derivative.
-"""
+optionally weighted per element, then reduced.  Each is computed the way
+torch's CPU kernels compute it, operation by operation and in the same
+dtypes, so that the results round as torch's do, float16 included.  torch
+evaluates a float16 operation in float32 and rounds the result to float16
+(its "opmath"), and so does NumPy, but for a Python number, which NumPy
+rounds to float16 first and torch does not (:func:`_with_scalar`), and a
+0-d array of a wider dtype (:func:`_binary`); torch sums float16 in float32
+and rounds once (:func:`_sum`), and converts float64 to float16 through
+float32 (:func:`_rounded`).  The helpers of this first section serve the
+likelihood losses too."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._core import (
-    apply_reduction,
     as_float_array,
     broadcast_pair,
     check_positive,
@@ -26,86 +33,188 @@ from ._core import (
 
 __all__ = ["huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
 
-# A function of the difference d = input - target, element by element.  It
-# may overwrite d: the forward and backward paths make d for it, and at
-# millions of elements every temporary NumPy allocates costs about as much as
-# the arithmetic.
-Pointwise = Callable[[np.ndarray], np.ndarray]
+
+# --- torch's arithmetic, float16 included --------------------------------
+
+
+def _opmath(dtype: np.dtype) -> np.dtype:
+    """The dtype torch's CPU kernels compute a dtype's operations in:
+    float32 for float16, the dtype itself otherwise."""
+    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+
+
+def _rounded(array: Any, dtype: np.dtype) -> np.ndarray:
+    """``array`` converted to ``dtype`` as torch converts it: to float16
+    through float32 (float64 to float16 directly may round otherwise)."""
+    array = np.asarray(array)
+    with np.errstate(over="ignore"):  # past the dtype's range is inf, silently
+        if np.dtype(dtype) == np.float16 and array.dtype != np.float16:
+            array = array.astype(np.float32, copy=False)
+        return array.astype(dtype, copy=False)
+
+
+def _with_scalar(
+    operation: Callable[[Any, Any], Any], array: np.ndarray, number: float
+) -> np.ndarray:
+    """``operation(array, number)`` as torch's CPU kernels compute a tensor
+    and a Python number: in the array's opmath dtype, the result rounded to
+    the array's dtype.  torch 2.13 multiplies and divides float16 by the
+    number as it is (NumPy would round it to float16 first), but adds and
+    subtracts it rounded to float16."""
+    compute = _opmath(array.dtype)
+    if operation in (np.add, np.subtract):
+        number = _rounded(number, array.dtype)
+    with np.errstate(all="ignore"):
+        result = operation(
+            array.astype(compute, copy=False), compute.type(number)
+        )
+    return _rounded(result, array.dtype)
+
+
+def _binary(
+    operation: Callable[[Any, Any], Any], first: Any, second: Any
+) -> np.ndarray:
+    """``operation(first, second)`` as torch computes two tensors: in their
+    result dtype (:func:`result_dtype`), evaluated in its opmath dtype, so
+    that a 0-d operand of a wider dtype enters as the number it is, not
+    rounded to the result's dtype first."""
+    first, second = np.asarray(first), np.asarray(second)
+    dtype = result_dtype(first, second)
+    compute = _opmath(dtype)
+    with np.errstate(all="ignore"):
+        result = operation(
+            first.astype(compute, copy=False),
+            second.astype(compute, copy=False),
+        )
+    return _rounded(result, dtype)
+
+
+def _unary(operation: Callable[[Any], Any], array: np.ndarray) -> np.ndarray:
+    """``operation(array)`` as torch computes it (``exp``, ``log``): float16
+    in float32, rounded once."""
+    with np.errstate(all="ignore"):
+        result = operation(array.astype(_opmath(array.dtype), copy=False))
+    return _rounded(result, array.dtype)
+
+
+def _sum(loss: np.ndarray) -> np.ndarray:
+    """torch's ``sum``: a float16 array is summed in float32, rounded once."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(loss, dtype=_opmath(loss.dtype))
+    return _rounded(total, loss.dtype)
+
+
+def _mean(loss: np.ndarray) -> np.ndarray:
+    """torch's ``mean``: float16 is summed and divided in float32, then
+    rounded once (``'mean'`` of 200 float16 losses of 400 is 400, where a
+    float16 sum would overflow); empty, it is NaN."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total = np.sum(loss, dtype=_opmath(loss.dtype))
+        return _rounded(total / loss.size, loss.dtype)
+
+
+def _reduce(
+    loss: np.ndarray,
+    reduction: str,
+    weight: np.ndarray | None = None,
+    mean_over_weight: bool = True,
+) -> np.ndarray:
+    """Reduce ``loss``, or ``loss * weight`` (in their common dtype).
+
+    With a weight, torch's ``'mean'`` is ``sum(loss * w) / sum(w)`` for L1
+    and MSE (a weighted average) but the mean over the elements for Huber
+    (``mean_over_weight=False``).
+    """
+    if weight is not None:
+        loss = _binary(np.multiply, loss, weight)
+    if reduction == "none":
+        return np.asarray(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    if weight is None or not mean_over_weight:
+        return _mean(loss)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Two 0-d sums, divided as torch divides them: in their dtype.
+        return np.asarray(_sum(loss) / _sum(weight))
+
+
+def _grad_output(
+    grad_output: Any, reduction: str, shape: tuple[int, ...], dtype: np.dtype
+) -> np.ndarray:
+    """``grad_output`` (default 1) in ``dtype``, checked against the shape of
+    the loss: ``shape`` for ``'none'``, 0-d otherwise."""
+    expected = shape if reduction == "none" else ()
+    return reduce_backward(grad_output, expected, dtype, "none")
+
+
+def _upstream(
+    grad_output: Any,
+    reduction: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    weight: np.ndarray | None = None,
+    mean_over_weight: bool = True,
+) -> np.ndarray:
+    """The gradient of :func:`_reduce`: what reaches the elementwise loss.
+
+    ``grad_output`` divided as ``'mean'`` divides; with a weight, multiplied
+    by it, in the dtype of ``loss * weight``; then rounded to ``dtype``, as
+    autograd casts each gradient to the dtype of the tensor it flows to.
+    """
+    product = dtype
+    if weight is not None:
+        product = result_dtype(np.empty(shape, dtype), weight)
+    upstream = _grad_output(grad_output, reduction, shape, product)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if reduction == "mean" and weight is not None and mean_over_weight:
+            upstream = _rounded(upstream / _sum(weight), product)
+        elif reduction == "mean":
+            upstream = _with_scalar(np.divide, upstream, np.prod(shape))
+    if weight is not None:
+        upstream = _binary(
+            np.multiply, np.broadcast_to(upstream, shape), weight
+        )
+    return _rounded(np.broadcast_to(upstream, shape), dtype)
+
+
+def _to_input(grad: np.ndarray, input: np.ndarray) -> np.ndarray:
+    """A gradient with respect to the broadcast input, as autograd hands it
+    to ``input``: rounded to its dtype, then summed over the broadcast axes
+    (float16 in float32)."""
+    grad = _rounded(grad, input.dtype)
+    if grad.shape == input.shape:
+        return np.asarray(grad)
+    with np.errstate(over="ignore", invalid="ignore"):
+        summed = unbroadcast(grad.astype(_opmath(input.dtype)), input.shape)
+    return _rounded(summed, input.dtype)
 
 
 def _prepare(input: Any, target: Any, weight: Any):
+    """``input`` and ``weight`` checked, and ``input`` and ``target``
+    broadcast to their common shape and dtype."""
     input = as_float_array(input, "input")
     target = np.asarray(target)
     # torch promotes an integer target to the input's dtype.
     if target.dtype.kind in "iu":
-        target = target.astype(input.dtype)
+        target = _rounded(target, input.dtype)
     target = as_float_array(target, "target")
     expanded_input, expanded_target = broadcast_pair(input, target)
     if weight is not None:
         weight = as_float_array(weight, "weight")
         check_weight_shape(weight, input)
-    return input, np.asarray(expanded_input - expanded_target), weight
+    return input, expanded_input, expanded_target, weight
 
 
-def _forward(
-    input: Any,
-    target: Any,
-    weight: Any,
-    reduction: str,
-    pointwise: Pointwise,
-    *,
-    mean_over_weight: bool = True,
-    keep_input_dtype: bool = False,
-) -> np.ndarray:
-    """Reduce ``weight * pointwise(input - target)``.
+def _quiet(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``function`` without NumPy's floating-point warnings: torch is
+    silent where a loss overflows or is NaN, and so is lossnotes."""
 
-    With a weight, torch's ``'mean'`` divides by ``weight.sum()`` for L1 and
-    MSE (a weighted average) but by the element count for Huber
-    (``mean_over_weight=False``); both are reproduced.  Huber's kernel
-    computes in the promoted dtype but stores in the input's
-    (``keep_input_dtype=True``).
-    """
-    input, diff, weight = _prepare(input, target, weight)
-    loss = pointwise(diff)
-    if keep_input_dtype:
-        loss = loss.astype(input.dtype, copy=False)
-    if weight is None:
-        return apply_reduction(loss, reduction)
-    weighted = (loss * weight).astype(result_dtype(loss, weight), copy=False)
-    denominator = weight.sum() if mean_over_weight else None
-    return apply_reduction(weighted, reduction, denominator)
+    @functools.wraps(function)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
 
-
-def _backward(
-    input: Any,
-    target: Any,
-    weight: Any,
-    reduction: str,
-    derivative: Pointwise,
-    grad_output: Any,
-    *,
-    mean_over_weight: bool = True,
-) -> np.ndarray:
-    """Gradient of :func:`_forward` with respect to ``input``.
-
-    It has the shape and dtype of ``input``.
-    """
-    input, diff, weight = _prepare(input, target, weight)
-    dtype = diff.dtype if weight is None else result_dtype(diff, weight)
-    denominator = (
-        weight.sum() if weight is not None and mean_over_weight else None
-    )
-    upstream = reduce_backward(
-        grad_output, diff.shape, dtype, reduction, denominator
-    )
-    if weight is not None:
-        upstream = upstream * weight
-    grad = upstream * derivative(diff)
-    return unbroadcast(grad, input.shape).astype(input.dtype, copy=False)
-
-
-def _absolute(diff: np.ndarray) -> np.ndarray:
-    return np.abs(diff)
+    return quiet
 
 
 def _sign(diff: np.ndarray) -> np.ndarray:
@@ -114,77 +223,178 @@ def _sign(diff: np.ndarray) -> np.ndarray:
     return (diff > 0).astype(diff.dtype) - (diff < 0)
 
 
-def _square(diff: np.ndarray) -> np.ndarray:
-    return diff * diff
+# --- the four losses, forward and backward --------------------------------
 
 
-def _twice(diff: np.ndarray) -> np.ndarray:
-    return 2 * diff
+@_quiet
+def _l1(input: Any, target: Any, weight: Any, reduction: str) -> np.ndarray:
+    # torch: (input - target).abs(), then the reduction (weighted in Python).
+    _, x, y, weight = _prepare(input, target, weight)
+    diff = np.asarray(np.subtract(x, y))
+    return _reduce(np.abs(diff, out=diff), reduction, weight)
 
 
-def _smooth_l1(beta: float) -> tuple[Pointwise, Pointwise]:
-    """Pointwise Smooth L1 and its derivative for a given ``beta``."""
+@_quiet
+def _l1_grad(
+    input: Any, target: Any, weight: Any, reduction: str, grad_output: Any
+) -> np.ndarray:
+    input, x, y, weight = _prepare(input, target, weight)
+    diff = np.asarray(x - y)
+    upstream = _upstream(
+        grad_output, reduction, diff.shape, diff.dtype, weight
+    )
+    # abs's backward: the upstream gradient times sgn(d).
+    return _to_input(upstream * _sign(diff), input)
+
+
+@_quiet
+def _mse(input: Any, target: Any, weight: Any, reduction: str) -> np.ndarray:
+    # torch's mse kernel, or pow(d, 2) then the weight: both d * d rounded.
+    _, x, y, weight = _prepare(input, target, weight)
+    diff = np.asarray(np.subtract(x, y))
+    return _reduce(np.multiply(diff, diff, out=diff), reduction, weight)
+
+
+@_quiet
+def _mse_grad(
+    input: Any, target: Any, weight: Any, reduction: str, grad_output: Any
+) -> np.ndarray:
+    input, x, y, weight = _prepare(input, target, weight)
+    diff = np.asarray(x - y)
+    if weight is not None:
+        # pow's backward: the upstream gradient times 2 d.
+        upstream = _upstream(
+            grad_output, reduction, diff.shape, diff.dtype, weight
+        )
+        return _to_input(upstream * (2 * diff), input)
+    # torch's mse backward kernel: (norm * d) * g, with norm = 2 (2/n for
+    # 'mean') rounded to the dtype, float16 too.
+    upstream = _grad_output(grad_output, reduction, diff.shape, diff.dtype)
+    norm = 2 / diff.size if reduction == "mean" and diff.size else 2.0
+    grad = diff.dtype.type(norm) * diff
+    grad *= upstream
+    return _to_input(grad, input)
+
+
+def _blend(
+    mask: np.ndarray, if_true: np.ndarray, if_false: np.ndarray
+) -> np.ndarray:
+    """``np.where(mask, if_true, if_false)`` for arrays of one dtype and
+    shape, by their bits, as torch's kernels select (``blendv``); written
+    over ``if_true``.  NumPy's ``where`` takes several times longer on a
+    mask that changes at random (the two pieces of a loss, on data that
+    straddles the kink)."""
+    bits = np.dtype(f"i{if_true.dtype.itemsize}")
+    chosen, other = if_true.view(bits), if_false.view(bits)
+    np.bitwise_xor(chosen, other, out=chosen)
+    np.multiply(chosen, mask, out=chosen)
+    np.bitwise_xor(chosen, other, out=chosen)
+    return if_true
+
+
+@_quiet
+def _smooth_l1(
+    input: Any, target: Any, beta: float, reduction: str
+) -> np.ndarray:
     if beta == 0:
         # torch switches to l1_loss here: the quadratic would divide by zero.
-        return _absolute, _sign
-
-    def pointwise(diff: np.ndarray) -> np.ndarray:
-        if diff.dtype.type(beta) == 0:
-            # A beta below the dtype's range is 0 in torch's kernel too: the
-            # line |d| - 0.
-            return _absolute(diff)
-        # Huber's (d - q/2) q (see _huber), with the slope q / beta in place
-        # of the second q: that is (d/2)(d/beta) inside the band and exactly
-        # |d| - beta/2 outside, torch's two pieces.  Halving is exact, so the
-        # slope is computed as (q/2) / (beta/2), exactly +-1 outside the band.
-        half = np.clip(diff, -beta, beta)
-        half *= 0.5
-        loss = np.subtract(diff, half, out=diff)
-        slope = half
-        if beta == 1:
-            slope *= 2  # what dividing by 1/2 gives, faster
-        else:
-            slope /= beta / 2
-        loss *= slope
-        return loss
-
-    def derivative(diff: np.ndarray) -> np.ndarray:
-        if diff.dtype.type(beta) == 0:
-            return _sign(diff)
-        # Inside the band the slope is d / beta; outside it is sign(d):
-        # the slope of the quadratic, capped at +-1.
-        slope = np.clip(diff, -beta, beta)
-        slope /= beta
-        return slope
-
-    return pointwise, derivative
+        return _l1(input, target, None, reduction)
+    _, x, y, _ = _prepare(input, target, None)
+    # torch's kernel, in the dtype of the difference (float16 too, with beta
+    # rounded to it): (z/2) z / beta below beta, z - beta/2 from there on.
+    # A beta below the dtype's range is 0: the line |d| - 0 everywhere.
+    beta = x.dtype.type(beta)
+    half = x.dtype.type(0.5)
+    z = np.asarray(np.subtract(x, y))
+    np.abs(z, out=z)
+    parabola = np.asarray(z * half)
+    parabola *= z
+    parabola /= beta
+    inside = z < beta
+    line = np.subtract(z, half * beta, out=z)
+    return _reduce(_blend(inside, parabola, line), reduction)
 
 
-def _huber(delta: float) -> tuple[Pointwise, Pointwise]:
-    """Pointwise Huber loss and its derivative for a given ``delta``."""
+@_quiet
+def _smooth_l1_grad(
+    input: Any, target: Any, beta: float, reduction: str, grad_output: Any
+) -> np.ndarray:
+    if beta == 0:
+        return _l1_grad(input, target, None, reduction, grad_output)
+    input, x, y, _ = _prepare(input, target, None)
+    # torch's backward kernel, computing float16 in float32 from the exact
+    # inputs: (norm * slope) * g, with norm = 1 (1/n for 'mean'), and the
+    # slope d / beta inside the band, sign(d) outside it: d / beta capped
+    # at +-1.
+    compute = _opmath(x.dtype)
+    diff = np.asarray(x.astype(compute) - y.astype(compute))
+    upstream = _grad_output(grad_output, reduction, diff.shape, x.dtype)
+    norm = 1 / diff.size if reduction == "mean" and diff.size else 1.0
+    beta = compute.type(beta)
+    if beta == 0:
+        # beta rounds to 0 in the dtype: the slope is +-1, and -1 at d = 0
+        # (torch's kernel tests d > 0).
+        slope = np.where(diff > 0, compute.type(1), compute.type(-1))
+        slope = np.where(np.isnan(diff), diff, slope)
+    else:
+        slope = np.clip(diff / beta, -1, 1)
+        if np.isinf(beta):  # inf / inf: torch's kernel gives the sign
+            slope = np.where(np.isinf(diff), np.sign(diff), slope)
+    slope = np.asarray(slope * compute.type(norm))
+    slope *= upstream.astype(compute)
+    return _to_input(_rounded(slope, x.dtype), input)
 
-    def pointwise(diff: np.ndarray) -> np.ndarray:
-        # With q = clip(d, -delta, delta), (d - q/2) q is d^2 / 2 inside the
-        # band and delta (|d| - delta/2) outside: torch's two pieces, with
-        # torch's rounding, as halving is exact (computed below as
-        # 2 (d - q/2) (q/2), with q/2 in `half`).  Unlike
-        # np.where(|d| < delta, ...), it does not branch per element, which is
-        # several times slower on data that straddle delta; it overflows only
-        # where the loss does; and it works in place on the difference, with a
-        # single temporary.
-        half = np.clip(diff, -delta, delta)
-        half *= 0.5
-        loss = np.subtract(diff, half, out=diff)
-        loss *= half
-        loss *= 2
-        return loss
 
-    def derivative(diff: np.ndarray) -> np.ndarray:
-        # Same as delta * smooth_l1'(diff): the slope of the quadratic, capped
-        # at +-delta.
-        return np.clip(diff, -delta, delta)
+@_quiet
+def _huber(
+    input: Any, target: Any, weight: Any, delta: float, reduction: str
+) -> np.ndarray:
+    input, x, y, weight = _prepare(input, target, weight)
+    # torch's kernel, computed in the dtype of the difference (float16 in
+    # float32, delta too) and stored in the input's dtype: (z/2) z below
+    # delta, delta (z - delta/2) from there on.  With q = min(z, delta),
+    # both are (z - q/2) q, operation for operation.
+    compute = _opmath(x.dtype)
+    loss = np.asarray(np.subtract(x, y, dtype=compute))
+    z = np.abs(loss, out=loss)
+    clipped = np.asarray(np.minimum(z, compute.type(delta)))
+    loss = np.subtract(z, clipped * compute.type(0.5), out=z)
+    loss *= clipped
+    loss = _rounded(loss, input.dtype)
+    return _reduce(loss, reduction, weight, mean_over_weight=False)
 
-    return pointwise, derivative
+
+@_quiet
+def _huber_grad(
+    input: Any,
+    target: Any,
+    weight: Any,
+    delta: float,
+    reduction: str,
+    grad_output: Any,
+) -> np.ndarray:
+    input, x, y, weight = _prepare(input, target, weight)
+    diff = np.asarray(x - y)
+    # torch's backward kernel as it runs on whole blocks of 32 elements:
+    # (norm * slope) * g in the dtype (float16 too, with delta rounded to
+    # it), norm = 1 (1/n for 'mean' without a weight), and the slope d
+    # capped at +-delta.  (torch computes the last n mod 32 elements with
+    # another formula: see the chapter.)
+    if weight is None:
+        upstream = _grad_output(
+            grad_output, reduction, diff.shape, input.dtype
+        )
+        norm = 1 / diff.size if reduction == "mean" and diff.size else 1.0
+    else:
+        # The weighted loss is huber(..., 'none') * weight, then reduced.
+        upstream = _upstream(
+            grad_output, reduction, diff.shape, input.dtype, weight, False
+        )
+        norm = 1.0
+    delta = diff.dtype.type(delta)
+    slope = np.asarray(np.clip(diff, -delta, delta) * diff.dtype.type(norm))
+    slope *= _rounded(upstream, diff.dtype)
+    return _to_input(slope, input)
 
 
 def l1_loss(
@@ -245,7 +455,7 @@ def l1_loss(
     array([0., 1., 2.])
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    return _forward(input, target, weight, reduction, _absolute)
+    return _l1(input, target, weight, reduction)
 
 
 def mse_loss(
@@ -302,7 +512,7 @@ def mse_loss(
     1.6666666666666667
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    return _forward(input, target, weight, reduction, _square)
+    return _mse(input, target, weight, reduction)
 
 
 def smooth_l1_loss(
@@ -366,8 +576,8 @@ def smooth_l1_loss(
     array([0.   , 0.125, 2.5  ])
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    pointwise, _ = _smooth_l1(check_positive(beta, "beta", allow_zero=True))
-    return _forward(input, target, None, reduction, pointwise)
+    beta = check_positive(beta, "beta", allow_zero=True)
+    return _smooth_l1(input, target, beta, reduction)
 
 
 def huber_loss(
@@ -426,16 +636,8 @@ def huber_loss(
     array([0.   , 0.125, 4.   ])
     """
     reduction = resolve_reduction(None, None, reduction)
-    pointwise, _ = _huber(check_positive(delta, "delta", allow_zero=False))
-    return _forward(
-        input,
-        target,
-        weight,
-        reduction,
-        pointwise,
-        mean_over_weight=False,
-        keep_input_dtype=True,
-    )
+    delta = check_positive(delta, "delta", allow_zero=False)
+    return _huber(input, target, weight, delta, reduction)
 
 
 def l1_loss_grad(
@@ -452,7 +654,7 @@ def l1_loss_grad(
     At the kink it is torch's subgradient, ``sign(0) = 0``.
     """
     reduction = resolve_reduction(size_average, reduce, reduction)
-    return _backward(input, target, weight, reduction, _sign, grad_output)
+    return _l1_grad(input, target, weight, reduction, grad_output)
 
 
 def mse_loss_grad(
@@ -466,7 +668,7 @@ def mse_loss_grad(
 ) -> np.ndarray:
     """Gradient of :func:`mse_loss` with respect to `input`."""
     reduction = resolve_reduction(size_average, reduce, reduction)
-    return _backward(input, target, weight, reduction, _twice, grad_output)
+    return _mse_grad(input, target, weight, reduction, grad_output)
 
 
 def smooth_l1_loss_grad(
@@ -480,8 +682,8 @@ def smooth_l1_loss_grad(
 ) -> np.ndarray:
     """Gradient of :func:`smooth_l1_loss` with respect to `input`."""
     reduction = resolve_reduction(size_average, reduce, reduction)
-    _, derivative = _smooth_l1(check_positive(beta, "beta", allow_zero=True))
-    return _backward(input, target, None, reduction, derivative, grad_output)
+    beta = check_positive(beta, "beta", allow_zero=True)
+    return _smooth_l1_grad(input, target, beta, reduction, grad_output)
 
 
 def huber_loss_grad(
@@ -494,13 +696,5 @@ def huber_loss_grad(
 ) -> np.ndarray:
     """Gradient of :func:`huber_loss` with respect to `input`."""
     reduction = resolve_reduction(None, None, reduction)
-    _, derivative = _huber(check_positive(delta, "delta", allow_zero=False))
-    return _backward(
-        input,
-        target,
-        weight,
-        reduction,
-        derivative,
-        grad_output,
-        mean_over_weight=False,
-    )
+    delta = check_positive(delta, "delta", allow_zero=False)
+    return _huber_grad(input, target, weight, delta, reduction, grad_output)

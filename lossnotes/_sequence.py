@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._classification import log_softmax
+from ._classification import cross_entropy, cross_entropy_grad
 from ._core import (
     apply_reduction,
     as_float_array,
@@ -36,6 +36,69 @@ __all__ = [
 # Where a length or a class index must be an integer, these dtype kinds are
 # integers (bool is not: torch refuses a boolean length tensor).
 _INTEGER_KINDS = "iu"
+
+
+def _accumulation(dtype: np.dtype) -> np.dtype:
+    """The dtype torch's CPU kernels compute a float16 tensor in: float32,
+    rounding the result to float16 once; other dtypes compute in their own.
+    """
+    return np.dtype(np.float32) if dtype == np.float16 else np.dtype(dtype)
+
+
+def _linear(
+    input: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """``torch.nn.functional.linear``: ``input @ weight.T + bias``, summed
+    in :func:`_accumulation` and rounded to the input's dtype once."""
+    wide = _accumulation(input.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf times 0: NaN
+        product = input.astype(wide, copy=False) @ weight.astype(wide).T
+        if bias is not None:
+            product += bias.astype(wide, copy=False)
+        return product.astype(input.dtype, copy=False)
+
+
+def _matmul(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``first @ second`` as torch's CPU matrix product: summed in
+    :func:`_accumulation`, rounded to the dtype once."""
+    wide = _accumulation(first.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        product = first.astype(wide, copy=False) @ second.astype(
+            wide, copy=False
+        )
+        return product.astype(first.dtype, copy=False)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``log_softmax(logits, dim=1)`` of a 2-D array, as torch's CPU kernel
+    for the last axis computes it: ``(x - m) - log sum exp(x - m)``, and
+    for float16 in float32 with the sum and its logarithm rounded to
+    float16 (the kernel keeps them in float16 buffers), the result once."""
+    wide = _accumulation(logits.dtype)
+    shifted = logits.astype(wide)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        shifted -= np.max(shifted, axis=1, keepdims=True)
+        total = np.sum(np.exp(shifted), axis=1, keepdims=True)
+        if logits.dtype == np.float16:
+            total = total.astype(np.float16).astype(wide)
+            log_total = np.log(total).astype(np.float16).astype(wide)
+        else:
+            log_total = np.log(total)
+        return (shifted - log_total).astype(logits.dtype, copy=False)
+
+
+def _log_softmax_backward(
+    upstream: np.ndarray, log_probs: np.ndarray
+) -> np.ndarray:
+    """The gradient torch's ``log_softmax`` backward passes on, along axis
+    1: ``upstream - exp(log_probs) * sum(upstream)``, from the rounded
+    ``log_probs`` it kept, computed in :func:`_accumulation`."""
+    wide = _accumulation(log_probs.dtype)
+    upstream = upstream.astype(wide, copy=False)
+    total = np.sum(upstream, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        grad = upstream - np.exp(log_probs.astype(wide)) * total
+    return grad.astype(log_probs.dtype, copy=False)
 
 
 class _Lattice:
@@ -123,7 +186,8 @@ class _Lattice:
         skip = np.zeros((batch, states), dtype=bool)
         skip[:, 2:] = extended[:, 2:] != extended[:, :-2]
 
-        log_probs = log_probs.astype(np.float64, copy=False)
+        # In the dtype of log_probs, as torch's kernel computes: float32
+        # input is not promoted, so that both round the same steps.
         emissions = np.take_along_axis(
             log_probs, np.broadcast_to(extended, (steps, batch, states)), 2
         )
@@ -236,6 +300,15 @@ def _logsumexp3(
         return np.log(total) + shift
 
 
+def _logaddexp(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``log(exp(first) + exp(second))`` as torch's kernel writes it: shifted
+    by ``std::max(first, second)``, a shift of ``-inf`` taken as 0."""
+    shift = np.where(first < second, second, first)
+    shift[shift == -np.inf] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.exp(first - shift) + np.exp(second - shift)) + shift
+
+
 def _forward_variables(lattice: _Lattice) -> np.ndarray:
     """``log alpha``, ``(T, N, K)``: all prefixes of paths ending in a state.
 
@@ -245,18 +318,19 @@ def _forward_variables(lattice: _Lattice) -> np.ndarray:
     """
     emissions, skip = lattice.emissions, lattice.skip
     steps, batch, states = emissions.shape
-    alpha = np.full((steps, batch, states), -np.inf)
+    alpha = np.full((steps, batch, states), -np.inf, dtype=lattice.dtype)
     # A path starts in the leading blank or in the first label.
     alpha[0, :, :2] = emissions[0, :, :2]
     # Two -inf columns in front: state s reads s, s - 1 and s - 2 from it.
-    previous = np.full((batch, states + 2), -np.inf)
-    jump = np.empty((batch, states))
+    previous = np.full((batch, states + 2), -np.inf, dtype=lattice.dtype)
+    jump = np.empty((batch, states), dtype=lattice.dtype)
     for time in range(1, steps):
         previous[:, 2:] = alpha[time - 1]
         jump.fill(-np.inf)
         np.copyto(jump, previous[:, :-2], where=skip)
         alpha[time] = _logsumexp3(previous[:, 2:], previous[:, 1:-1], jump)
-        alpha[time] += emissions[time]
+        with np.errstate(invalid="ignore"):  # +inf log_probs give NaN
+            alpha[time] += emissions[time]
     return alpha
 
 
@@ -265,20 +339,21 @@ def _backward_variables(lattice: _Lattice) -> np.ndarray:
 
     The mirror of :func:`_forward_variables`, run backwards from each
     sequence's last time step, where a path ends in the trailing blank or
-    in the last label.  As in torch (and Graves et al.), both variables
-    include the emission of their own time step.
+    in the last label (every other state of that step is ``-inf``).  As in
+    torch (and Graves et al.), both variables include the emission of
+    their own time step.
     """
     emissions, skip = lattice.emissions, lattice.skip
     steps, batch, states = emissions.shape
-    beta = np.full((steps, batch, states), -np.inf)
+    beta = np.full((steps, batch, states), -np.inf, dtype=lattice.dtype)
     rows = np.arange(batch)
     lengths = lattice.target_lengths
     last = lattice.input_lengths - 1
     # State s + 2 may jump to s where s may be jumped to from s - 2.
     skip_back = np.zeros((batch, states), dtype=bool)
     skip_back[:, :-2] = skip[:, 2:]
-    following = np.full((batch, states + 2), -np.inf)
-    jump = np.empty((batch, states))
+    following = np.full((batch, states + 2), -np.inf, dtype=lattice.dtype)
+    jump = np.empty((batch, states), dtype=lattice.dtype)
     for time in range(steps - 1, -1, -1):
         if time < steps - 1:
             following[:, :-2] = beta[time + 1]
@@ -287,9 +362,11 @@ def _backward_variables(lattice: _Lattice) -> np.ndarray:
             beta[time] = _logsumexp3(
                 following[:, :-2], following[:, 1:-1], jump
             )
-            beta[time] += emissions[time]
+            with np.errstate(invalid="ignore"):
+                beta[time] += emissions[time]
         # The sequences whose last step this is start here.
         ending = rows[last == time]
+        beta[time, ending] = -np.inf
         end = 2 * lengths[ending]
         beta[time, ending, end] = emissions[time, ending, end]
         labelled = ending[lengths[ending] > 0]
@@ -301,27 +378,68 @@ def _backward_variables(lattice: _Lattice) -> np.ndarray:
 def _negative_log_likelihood(
     lattice: _Lattice, alpha: np.ndarray
 ) -> np.ndarray:
-    """``-log p(target | log_probs)`` per sequence, ``(N,)`` in float64.
+    """``-log p(target | log_probs)`` per sequence, ``(N,)``, in the dtype.
 
     The complete paths are those in the trailing blank or the last label
-    at the last time step.  No time step at all aligns only the empty
-    target.
+    at the last time step (only the blank for an empty target).  No time
+    step at all aligns only the empty target.
     """
     rows = np.arange(alpha.shape[1])
     lengths = lattice.target_lengths
     final = alpha[np.maximum(lattice.input_lengths - 1, 0), rows]
     in_blank = final[rows, 2 * lengths]
-    in_label = np.where(
-        lengths > 0, final[rows, np.maximum(2 * lengths - 1, 0)], -np.inf
+    in_label = final[rows, np.maximum(2 * lengths - 1, 0)]
+    likelihood = np.where(
+        lengths > 0, _logaddexp(in_blank, in_label), in_blank
     )
-    with np.errstate(invalid="ignore"):  # NaN log_probs give NaN
-        likelihood = np.logaddexp(in_blank, in_label)
     likelihood = np.where(
         lattice.input_lengths == 0,
         np.where(lengths == 0, 0.0, -np.inf),
         likelihood,
-    )
+    ).astype(lattice.dtype)
     return -likelihood
+
+
+def _collected_paths(
+    lattice: _Lattice, alpha: np.ndarray, beta: np.ndarray
+) -> np.ndarray:
+    """``log sum_s alpha_t(s) beta_t(s)`` over the states of each class,
+    ``(T, N, C)``, ``-inf`` where no state has the class.
+
+    Added up as torch's kernel does, so that both round alike: at each
+    sequence's last step only its two final states, the last label's
+    replacing the trailing blank's when the last label is the blank index
+    itself (torch assigns both, it does not add them; its loss counts
+    both); at every earlier step the states from the last down to the
+    first, each added to its class's running total with
+    :func:`_logaddexp`.
+    """
+    steps, batch, classes = lattice.log_probs.shape
+    collected = np.full((steps, batch, classes), -np.inf, dtype=lattice.dtype)
+    rows = np.arange(batch)
+    lengths, last = lattice.target_lengths, lattice.input_lengths - 1
+    earlier = np.arange(steps)[:, None] < last  # (T, N): t < T_n - 1
+    with np.errstate(invalid="ignore"):
+        through = alpha + beta  # (T, N, K)
+    for state in range(lattice.extended.shape[1] - 1, -1, -1):
+        # One state of every sequence at every step at once: its class.
+        label = lattice.extended[:, state]
+        total = collected[:, rows, label]
+        product = through[:, :, state]
+        added = np.where(total == -np.inf, product, _logaddexp(total, product))
+        counted = earlier & (state <= 2 * lengths)
+        collected[:, rows, label] = np.where(counted, added, total)
+    ending = rows[last >= 0]
+    end = 2 * lengths[ending]
+    collected[last[ending], ending, lattice.extended[ending, end]] = through[
+        last[ending], ending, end
+    ]
+    labelled = ending[lengths[ending] > 0]
+    end = 2 * lengths[labelled] - 1
+    collected[last[labelled], labelled, lattice.extended[labelled, end]] = (
+        through[last[labelled], labelled, end]
+    )
+    return collected
 
 
 def _reduce(loss: np.ndarray, lattice: _Lattice, reduction: str) -> np.ndarray:
@@ -528,58 +646,28 @@ def ctc_loss_grad(
         log_probs, targets, input_lengths, target_lengths, blank
     )
     alpha = _forward_variables(lattice)
-    beta = _backward_variables(lattice)
     nll = _negative_log_likelihood(lattice, alpha)
     batch = nll.shape[0]
     loss_shape = (batch,) if lattice.batched else ()
+    # torch's backward of its reduction, in the dtype: 'mean' divides by N
+    # and then by each clamped target length.
     upstream = reduce_backward(
-        grad_output, loss_shape, np.dtype(np.float64), reduction
+        grad_output, loss_shape, lattice.dtype, reduction
     ).reshape(batch)
     if reduction == "mean":
-        upstream = upstream / np.maximum(lattice.target_lengths, 1)
-
-    # gamma per state: alpha beta / (p y), which lies in [0, 1]; each
-    # state's share is exponentiated on its own, then the states of one
-    # class are added up.  (A shift by the largest alpha beta of a time
-    # step, then one logarithm per class, as torch does, would lose a class
-    # whose probability y is tiny but whose share of the paths is not.)
-    log_probs = lattice.log_probs
-    with np.errstate(invalid="ignore"):
-        share = np.where(
-            lattice.valid,
-            alpha + beta - lattice.emissions + nll[:, None],
-            -np.inf,
+        upstream = upstream / np.maximum(lattice.target_lengths, 1).astype(
+            lattice.dtype
         )
-    # torch's kernel starts the sum at each sequence's last step by
-    # assigning the trailing blank's share and then the last label's: when
-    # the last label is the blank index itself, the second assignment
-    # overwrites the first.  (Its loss counts both.)
-    rows = np.arange(batch)
-    lengths = lattice.target_lengths
-    last = np.maximum(lattice.input_lengths - 1, 0)
-    last_label = lattice.extended[rows, np.maximum(2 * lengths - 1, 0)]
-    overwritten = (lengths > 0) & (last_label == lattice.extended[:, 0])
-    share[
-        last[overwritten], rows[overwritten], 2 * lengths[overwritten]
-    ] = -np.inf
-    steps, _, classes = log_probs.shape
-    cells = (
-        np.arange(steps * batch).reshape(steps, batch, 1) * classes
-        + lattice.extended
-    )
-    occupation = np.bincount(
-        cells.ravel(), np.exp(share).ravel(), minlength=steps * batch * classes
-    ).reshape(log_probs.shape)
-    # torch's exp(log(sum alpha beta) + nll - log y) is NaN where log y is
-    # -inf, and wherever the likelihood is 0 or NaN.
-    undefined = (log_probs == -np.inf) | ~np.isfinite(nll)[:, None]
-    occupation[undefined] = np.nan
-    with np.errstate(invalid="ignore"):
+    collected = _collected_paths(lattice, alpha, _backward_variables(lattice))
+    # torch's y - exp(log(sum alpha beta) + nll - log y): the occupation
+    # gamma in log space, NaN where log y is -inf or the likelihood is 0.
+    log_probs = lattice.log_probs
+    with np.errstate(invalid="ignore", over="ignore"):
+        occupation = np.exp(collected + nll[:, None] - log_probs)
         grad = (np.exp(log_probs) - occupation) * upstream[:, None]
     grad[~lattice.valid[..., 0]] = 0.0  # past the input lengths
     if zero_infinity:
         grad[:, nll == np.inf] = 0.0
-    grad = grad.astype(lattice.dtype)
     return grad if lattice.batched else grad[:, 0]
 
 
@@ -715,19 +803,40 @@ def _acc_dtype(value: Any) -> np.dtype | None:
     return dtype
 
 
+@dataclass(frozen=True)
+class _ChunkPlan:
+    """How torch's chunked path computes a call: rows per chunk, and the
+    dtype of each of its buffers (``LinearCrossEntropyOptions._adjust`` and
+    ``_ChunkContext.build`` of torch 2.13, on the CPU).
+
+    With float16 input and a float32 ``accumulate`` (``acc_dtype``), the
+    ``'accurate'`` policy (the CPU's default) computes the logits and the
+    input gradient in float32; ``'balanced'`` and ``'compact'`` keep the
+    logits in float16.  Otherwise everything is in the input's dtype.
+    """
+
+    rows: int
+    accumulate: np.dtype  # the softmax denominators, and scratch sums
+    logits: np.dtype  # the logits, the forward product, the input gradient
+    scaled: np.dtype  # each row's weight w_t / -d, and the loss's two dots
+    output: np.dtype  # the running loss
+    weight_grad_scratch: bool  # a chunk's weight gradient in `accumulate`
+
+
 def _chunk_plan(
     options: Any,
     num_batches: int,
     in_features: int,
     num_classes: int,
     dtype: np.dtype,
-) -> tuple[int, np.dtype]:
-    """Rows per chunk, and the dtype a chunk is computed in.
+) -> _ChunkPlan:
+    """The :class:`_ChunkPlan` of a call, as torch 2.13 makes it on the CPU.
 
-    As ``LinearCrossEntropyOptions._adjust`` of torch 2.13 on the CPU: an
-    explicit ``batch_chunk_size`` turns the ``'auto'`` method off, and one
-    that disagrees with an explicit method is refused.
+    As ``LinearCrossEntropyOptions._adjust``: an explicit
+    ``batch_chunk_size`` turns the ``'auto'`` method off, and one that
+    disagrees with an explicit method is refused.
     """
+    dtype = np.dtype(dtype)
     method = options.chunking_method
     size = options.batch_chunk_size
     if method == "auto":
@@ -752,72 +861,62 @@ def _chunk_plan(
                 f"{computed}); pass only one"
             )
         chunk = computed
-    acc = _acc_dtype(options.acc_dtype)
-    if acc is None:
+    accumulate = _acc_dtype(options.acc_dtype)
+    if accumulate is None:
         wider = options.acc_policy == "auto" and dtype == np.float16
-        acc = np.dtype(np.float32) if wider else dtype
-    if acc != dtype and not (dtype == np.float16 and acc == np.float32):
+        accumulate = np.dtype(np.float32) if wider else dtype
+    if accumulate != dtype and not (
+        dtype == np.float16 and accumulate == np.float32
+    ):
         raise ValueError(
             "options.acc_dtype may differ from the input's dtype only as "
-            f"float32 for float16 input; got {acc} for {dtype} input"
+            f"float32 for float16 input; got {accumulate} for {dtype} input"
         )
-    return max(1, chunk), acc
+    policy = options.acc_policy
+    if policy == "auto":
+        policy = "accurate" if dtype == np.float16 else "compact"
+    wider = accumulate != dtype
+    logits = accumulate
+    if not wider or (dtype == np.float16 and policy != "accurate"):
+        logits = dtype
+    return _ChunkPlan(
+        rows=max(1, chunk),
+        accumulate=accumulate,
+        logits=logits,
+        scaled=accumulate,
+        output=accumulate,
+        weight_grad_scratch=not (policy == "compact" and logits == dtype),
+    )
 
 
 @dataclass(frozen=True)
 class _LinearCrossEntropyCall:
-    """A validated call of :func:`linear_cross_entropy`, flattened.
+    """A validated call of :func:`linear_cross_entropy`.
 
-    ``input`` is ``(N, in_features)``, ``linear_weight`` ``(C * D,
-    in_features)`` and ``linear_bias`` ``(C * D,)``, with ``D`` the product
-    of the K extra dimensions (1 without them); the target is ``(N, D)``
-    class indices or ``(N, C, D)`` probabilities.
+    ``input`` is ``(N, in_features)`` (``N = 1`` for unbatched input),
+    ``linear_weight`` ``(C * D, in_features)`` and ``linear_bias``
+    ``(C * D,)``, with ``D`` the product of the K extra dimensions (1
+    without them); ``target`` keeps its shape.  ``plan`` is None for
+    torch's reference path, ``cross_entropy`` of the whole logits.
     """
 
     input: np.ndarray
     linear_weight: np.ndarray
     linear_bias: np.ndarray | None
     target: np.ndarray
-    probabilities: bool
     weight: np.ndarray | None
     reduction: str
     ignore_index: int
     label_smoothing: float
-    num_classes: int
-    extra: int  # D
-    loss_shape: tuple[int, ...]  # of the 'none' loss
-    chunk: int  # rows per chunk
-    compute_dtype: np.dtype
+    logits_shape: tuple[int, ...]
+    plan: _ChunkPlan | None
     shapes: tuple[Any, ...]  # of input, linear_weight and linear_bias
 
     @property
-    def loss_dtype(self) -> np.dtype:
-        """The input's dtype, promoted with that of float probabilities."""
-        if self.probabilities:
-            return np.result_type(self.input.dtype, self.target.dtype)
-        return self.input.dtype
-
-    @property
-    def mask(self) -> np.ndarray:
-        """The elements whose class index is not ``ignore_index``."""
-        return self.target != self.ignore_index
-
-    def denominator(self) -> Any:
-        """What ``'mean'`` divides by, as torch's ``cross_entropy``.
-
-        Class indices: the sum of the weights of the targets that are not
-        ignored (without a weight, their number); probabilities: the number
-        of elements, with a weight too.
-        """
-        if self.probabilities:
-            return self.target.shape[0] * self.target.shape[2]
-        if self.weight is None:
-            return int(np.count_nonzero(self.mask))
-        safe = np.where(self.mask, self.target, 0)
-        return np.sum(self.weight[safe] * self.mask, dtype=self.weight.dtype)
-
-    def chunks(self) -> range:
-        return range(0, self.input.shape[0], self.chunk)
+    def loss_shape(self) -> tuple[int, ...]:
+        """The ``'none'`` loss's: the logits' without the class axis."""
+        axis = 1 if len(self.shapes[0]) == 2 else 0
+        return self.logits_shape[:axis] + self.logits_shape[axis + 1 :]
 
 
 def _check_same_dtype(array: np.ndarray, name: str, dtype: np.dtype) -> None:
@@ -843,56 +942,10 @@ def _check_label_smoothing(label_smoothing: Any) -> float:
     return float(label_smoothing)
 
 
-def _index_target(
-    target: np.ndarray,
-    index_shape: tuple[int, ...],
-    logits_shape: tuple[int, ...],
-    ignore_index: Any,
-    num_classes: int,
-) -> tuple[np.ndarray, int]:
-    """Class indices checked as torch's ``nll_loss`` does, and the index
-    to ignore (``None`` means torch's -100)."""
-    if target.shape != index_shape:
-        raise ValueError(
-            f"target must have shape {index_shape} (class indices) or "
-            f"{logits_shape} (class probabilities); got {target.shape}"
-        )
-    if target.dtype not in (np.int64, np.uint8):
-        raise TypeError(
-            "target of class indices must be int64 or uint8 (torch's Long "
-            f"or Byte); got dtype {target.dtype}"
-        )
-    ignore_index = -100 if ignore_index is None else ignore_index
-    if isinstance(ignore_index, bool) or not isinstance(
-        ignore_index, (int, np.integer)
-    ):
-        raise TypeError(
-            f"ignore_index must be an integer or None; got {ignore_index!r}"
-        )
-    indices = target.astype(np.int64)
-    bad = (indices != ignore_index) & (
-        (indices < 0) | (indices >= num_classes)
-    )
-    if np.any(bad):
-        raise ValueError(
-            f"target must hold class indices in [0, {num_classes}) or "
-            f"ignore_index ({ignore_index}); got {indices[bad][0]}"
-        )
-    return indices, int(ignore_index)
-
-
-def _linear_cross_entropy_call(
-    input: Any,
-    linear_weight: Any,
-    target: Any,
-    linear_bias: Any,
-    weight: Any,
-    reduction: str,
-    ignore_index: int | None,
-    label_smoothing: float,
-    options: Any,
-) -> _LinearCrossEntropyCall:
-    """Validate a call, in the order torch 2.13 checks it."""
+def _checked_layer(
+    input: Any, linear_weight: Any, linear_bias: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The projection's arrays, checked in torch's order."""
     input = as_float_array(input, "input")
     linear_weight = as_float_array(linear_weight, "linear_weight")
     if input.ndim not in (1, 2):
@@ -912,32 +965,36 @@ def _linear_cross_entropy_call(
             f"(in_features); got {in_features} and {linear_weight.shape[-1]}"
         )
     _check_same_dtype(linear_weight, "linear_weight", input.dtype)
-    num_classes, *out_features = linear_weight.shape[:-1]
-    out_features = tuple(out_features)
     if linear_bias is not None:
         linear_bias = as_float_array(linear_bias, "linear_bias")
-        if linear_bias.shape != (num_classes, *out_features):
+        if linear_bias.shape != linear_weight.shape[:-1]:
             raise ValueError(
-                f"linear_bias must have shape {(num_classes, *out_features)}"
-                f" (linear_weight's without in_features); got "
+                f"linear_bias must have shape {linear_weight.shape[:-1]} "
+                f"(linear_weight's without in_features); got "
                 f"{linear_bias.shape}"
             )
         _check_same_dtype(linear_bias, "linear_bias", input.dtype)
-    if out_features and input.ndim == 1:
+    if linear_weight.ndim > 2 and input.ndim == 1:
         raise ValueError(
             "a K-dimensional loss (linear_weight of shape "
             f"{linear_weight.shape}) needs batched input (N, {in_features}); "
             f"got shape {input.shape}"
         )
-    batch_shape = input.shape[:-1]
-    num_batches = batch_shape[0] if batch_shape else 1
-    extra = int(np.prod(out_features, dtype=np.int64))
-    logits_shape = (*batch_shape, num_classes, *out_features)
+    return input, linear_weight, linear_bias
+
+
+def _checked_target(
+    target: Any,
+    logits_shape: tuple[int, ...],
+    ignore_index: Any,
+) -> tuple[np.ndarray, int]:
+    """Class indices, checked as torch's ``nll_loss`` does, or probabilities
+    (a target of the logits' shape); and the index to ignore, torch's -100
+    for ``None``."""
     target = np.asarray(target)
-    # torch's rule: a target of the logits' shape holds probabilities.
-    probabilities = target.shape == logits_shape
-    reduction = check_reduction(reduction)
-    if probabilities:
+    axis = 1 if len(logits_shape) > 1 else 0
+    num_classes = logits_shape[axis]
+    if target.shape == logits_shape:  # torch's rule: probabilities
         if ignore_index is not None:
             raise ValueError(
                 "ignore_index must be None when target holds class "
@@ -948,25 +1005,121 @@ def _linear_cross_entropy_call(
                 "target of the logits' shape holds class probabilities and "
                 f"must be floating point; got dtype {target.dtype}"
             )
-        flat_target = target.reshape(num_batches, num_classes, extra)
-        ignore_index = -100
-    else:
-        flat_target, ignore_index = _index_target(
-            target,
-            (*batch_shape, *out_features),
-            logits_shape,
-            ignore_index,
-            num_classes,
+        return target, -100
+    index_shape = logits_shape[:axis] + logits_shape[axis + 1 :]
+    if target.shape != index_shape:
+        raise ValueError(
+            f"target must have shape {index_shape} (class indices) or "
+            f"{logits_shape} (class probabilities); got {target.shape}"
         )
-        flat_target = flat_target.reshape(num_batches, extra)
-    if weight is not None:
-        weight = as_float_array(weight, "weight")
-        if weight.shape != (num_classes,):
-            raise ValueError(
-                f"weight must have shape ({num_classes},), one per class; "
-                f"got {weight.shape}"
-            )
-        _check_same_dtype(weight, "weight", input.dtype)
+    if target.dtype not in (np.int64, np.uint8):
+        raise TypeError(
+            "target of class indices must be int64 or uint8 (torch's Long "
+            f"or Byte); got dtype {target.dtype}"
+        )
+    if target.dtype == np.uint8 and len(logits_shape) > 2:
+        raise TypeError(
+            "target of uint8 class indices cannot be used with a "
+            "K-dimensional loss (torch's kernel takes int64 only); pass "
+            "int64 indices"
+        )
+    ignore_index = -100 if ignore_index is None else ignore_index
+    if isinstance(ignore_index, bool) or not isinstance(
+        ignore_index, (int, np.integer)
+    ):
+        raise TypeError(
+            f"ignore_index must be an integer or None; got {ignore_index!r}"
+        )
+    indices = target.astype(np.int64)
+    bad = (indices != ignore_index) & (
+        (indices < 0) | (indices >= num_classes)
+    )
+    if np.any(bad):
+        raise ValueError(
+            f"target must hold class indices in [0, {num_classes}) or "
+            f"ignore_index ({ignore_index}); got {indices[bad][0]}"
+        )
+    return target, int(ignore_index)
+
+
+def _checked_class_weight(
+    weight: Any, num_classes: int, dtype: np.dtype
+) -> np.ndarray | None:
+    if weight is None:
+        return None
+    # One per class, also where torch's chunked path gathers the weights
+    # at the targets without looking at the shape (test_hostile.py).
+    weight = as_float_array(weight, "weight")
+    if weight.shape != (num_classes,):
+        raise ValueError(
+            f"weight must have shape ({num_classes},), one per class; got "
+            f"{weight.shape}"
+        )
+    _check_same_dtype(weight, "weight", dtype)
+    return weight
+
+
+def _options_plan(
+    options: Any,
+    input: np.ndarray,
+    linear_weight: np.ndarray,
+    target: np.ndarray,
+    reduction: str,
+    label_smoothing: Any,
+    linear_bias: np.ndarray | None,
+) -> _ChunkPlan | None:
+    """The chunk plan of ``options``, or None where torch takes its
+    reference path: without options, and, with torch's warning, for a
+    K-dimensional loss, label smoothing or a target that is not int64
+    class indices."""
+    if options is None:
+        return None
+    _check_options(options)
+    out_features = linear_weight.shape[1:-1]
+    if out_features or label_smoothing != 0.0 or target.dtype != np.int64:
+        warnings.warn(
+            "linear_cross_entropy: ``options`` ignored; chunked path "
+            "needs reduction in {'mean','sum','none'}, label_smoothing "
+            "== 0, target.dtype == int64, out_features == (). Got "
+            f"reduction={reduction!r}, label_smoothing={label_smoothing}, "
+            f"target.dtype=torch.{target.dtype}, out_features="
+            f"{out_features}, tracing=False, linear_bias.shape="
+            f"{None if linear_bias is None else linear_bias.shape}.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return None
+    batch = input.shape[0] if input.ndim == 2 else 1
+    return _chunk_plan(
+        options,
+        batch,
+        input.shape[-1],
+        linear_weight.shape[0],
+        input.dtype,
+    )
+
+
+def _linear_cross_entropy_call(
+    input: Any,
+    linear_weight: Any,
+    target: Any,
+    linear_bias: Any,
+    weight: Any,
+    reduction: str,
+    ignore_index: int | None,
+    label_smoothing: float,
+    options: Any,
+) -> _LinearCrossEntropyCall:
+    """Validate a call, in the order torch 2.13 checks it, and lay it out
+    for the two paths."""
+    input, linear_weight, linear_bias = _checked_layer(
+        input, linear_weight, linear_bias
+    )
+    num_classes, *out_features = linear_weight.shape[:-1]
+    logits_shape = (*input.shape[:-1], num_classes, *out_features)
+    target, ignore_index = _checked_target(target, logits_shape, ignore_index)
+    reduction = check_reduction(reduction)
+    weight = _checked_class_weight(weight, num_classes, input.dtype)
     smoothing_as_given = label_smoothing  # for torch's warning, verbatim
     label_smoothing = _check_label_smoothing(label_smoothing)
     if (
@@ -982,43 +1135,27 @@ def _linear_cross_entropy_call(
             "label_smoothing, a weight and reduction='mean' (torch refuses "
             "it); pass int64 indices"
         )
-    chunk, compute_dtype = num_batches, input.dtype
-    if options is not None:
-        _check_options(options)
-        if out_features or label_smoothing != 0.0 or target.dtype != np.int64:
-            warnings.warn(
-                "linear_cross_entropy: ``options`` ignored; chunked path "
-                "needs reduction in {'mean','sum','none'}, label_smoothing "
-                "== 0, target.dtype == int64, out_features == (). Got "
-                f"reduction={reduction!r}, label_smoothing="
-                f"{smoothing_as_given}, target.dtype=torch.{target.dtype}, "
-                f"out_features={out_features}, tracing=False, "
-                "linear_bias.shape="
-                f"{None if linear_bias is None else linear_bias.shape}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        else:
-            chunk, compute_dtype = _chunk_plan(
-                options, num_batches, in_features, num_classes, input.dtype
-            )
+    plan = _options_plan(
+        options,
+        input,
+        linear_weight,
+        target,
+        reduction,
+        smoothing_as_given,
+        linear_bias,
+    )
+    in_features = input.shape[-1]
     return _LinearCrossEntropyCall(
-        input=input.reshape(num_batches, in_features),
-        linear_weight=linear_weight.reshape(num_classes * extra, in_features),
-        linear_bias=None
-        if linear_bias is None
-        else linear_bias.reshape(num_classes * extra),
-        target=flat_target,
-        probabilities=probabilities,
+        input=input.reshape(-1, in_features),
+        linear_weight=linear_weight.reshape(-1, in_features),
+        linear_bias=None if linear_bias is None else linear_bias.reshape(-1),
+        target=target,
         weight=weight,
         reduction=reduction,
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,
-        num_classes=num_classes,
-        extra=extra,
-        loss_shape=(*batch_shape, *out_features),
-        chunk=max(1, chunk),
-        compute_dtype=np.dtype(compute_dtype),
+        logits_shape=logits_shape,
+        plan=plan,
         shapes=(
             input.shape,
             linear_weight.shape,
@@ -1027,49 +1164,276 @@ def _linear_cross_entropy_call(
     )
 
 
-def _chunk_log_probs(call: _LinearCrossEntropyCall, rows: slice) -> Any:
-    """Log-probabilities ``(rows, C, D)`` of one chunk: the only place
+# --- torch's reference path: linear, then cross_entropy ---------------------
+
+
+def _reference_logits(call: _LinearCrossEntropyCall) -> np.ndarray:
+    """``torch.nn.functional.linear`` of the call (a float32 sum rounded
+    once for float16), in the logits' shape."""
+    logits = _linear(call.input, call.linear_weight, call.linear_bias)
+    return logits.reshape(call.logits_shape)
+
+
+def _cross_entropy_options(call: _LinearCrossEntropyCall) -> dict[str, Any]:
+    return {
+        "weight": call.weight,
+        "ignore_index": call.ignore_index,
+        "reduction": call.reduction,
+        "label_smoothing": call.label_smoothing,
+    }
+
+
+def _reference_gradients(
+    call: _LinearCrossEntropyCall, grad_output: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Through cross_entropy's gradient ``G`` in the logits, then the
+    projection: ``G W``, ``G^T x`` and the sum of ``G`` over the batch."""
+    logits = _reference_logits(call)
+    grad_logits = cross_entropy_grad(
+        logits,
+        call.target,
+        **_cross_entropy_options(call),
+        grad_output=grad_output,
+    ).reshape(call.input.shape[0], call.linear_weight.shape[0])
+    grad_input = _matmul(grad_logits, call.linear_weight)
+    grad_weight = _matmul(grad_logits.T, call.input)
+    if call.linear_bias is None:
+        return grad_input, grad_weight, None
+    wide = _accumulation(grad_logits.dtype)
+    grad_bias = np.sum(grad_logits, axis=0, dtype=wide)
+    return grad_input, grad_weight, grad_bias.astype(grad_logits.dtype)
+
+
+# --- torch's chunked path ---------------------------------------------------
+
+
+def _row_weights(call: _LinearCrossEntropyCall) -> tuple[Any, Any]:
+    """Each row's class weight (0 where the target is ignored) in the
+    plan's ``scaled`` dtype, and the targets torch gathers with: an
+    ignored target outside [0, C) is read as class 0."""
+    target = call.target.reshape(-1)
+    ignored = target == call.ignore_index
+    classes = call.linear_weight.shape[0]
+    gather = target
+    if not 0 <= call.ignore_index < classes:
+        gather = np.where(ignored, 0, target)
+    dtype = call.plan.scaled
+    weight = (
+        np.ones(target.shape, dtype=dtype)
+        if call.weight is None
+        else call.weight[gather].astype(dtype)
+    )
+    return np.where(ignored, dtype.type(0), weight), gather
+
+
+def _scaled_weights(
+    call: _LinearCrossEntropyCall, grad_output: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """torch's ``neg_weight_target``: each row's weight over ``-d``
+    (``'mean'``, ``d`` their sum; NaN for every row when ``d`` is 0),
+    negated (``'sum'``), or negated and times its upstream gradient
+    (``'none'``); and the targets to gather with."""
+    weight, gather = _row_weights(call)
+    dtype = call.plan.scaled
+    if call.reduction == "mean":
+        total = np.sum(weight, dtype=_accumulation(dtype)).astype(dtype)
+        divisor = dtype.type(np.nan) if total == 0 else -total
+        return weight / divisor, gather
+    if call.reduction == "sum":
+        return -weight, gather
+    return -weight * np.asarray(grad_output).reshape(-1).astype(dtype), gather
+
+
+def _dot(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """torch's ``dot`` on the CPU: float16 in float32, rounded once."""
+    wide = _accumulation(first.dtype)
+    total = np.dot(first.astype(wide), second.astype(wide))
+    return np.asarray(total).astype(first.dtype)
+
+
+def _chunk_logits(
+    call: _LinearCrossEntropyCall, rows: slice
+) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk's logits less each row's largest, in the plan's logits
+    dtype (the product, then the bias, each rounded): the only place
     where logits exist, one chunk of them at a time."""
-    dtype = call.compute_dtype
-    logits = call.input[rows].astype(dtype, copy=False) @ (
-        call.linear_weight.astype(dtype, copy=False).T
+    dtype = call.plan.logits
+    logits = _matmul(
+        call.input[rows].astype(dtype, copy=False),
+        call.linear_weight.astype(dtype, copy=False).T,
     )
     if call.linear_bias is not None:
-        logits += call.linear_bias.astype(dtype, copy=False)
-    logits = logits.reshape(logits.shape[0], call.num_classes, -1)
-    return log_softmax(logits, dim=1)
+        logits += call.linear_bias.astype(dtype)
+    with np.errstate(invalid="ignore"):
+        logits -= np.max(logits, axis=1, keepdims=True)
+    return logits
 
 
-def _chunk_loss(
-    call: _LinearCrossEntropyCall, rows: slice, log_probs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The two parts ``(rows, D)`` of one chunk's loss, as torch's
-    ``cross_entropy`` computes them.
+def _exponentiated(call: _LinearCrossEntropyCall, logits: Any) -> Any:
+    """``exp`` of the shifted logits in place (rounded to their dtype), and
+    their sum per row in ``accumulate``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(logits, out=logits)
+    return np.sum(logits, axis=1, dtype=call.plan.accumulate)
 
-    Class indices: ``-w_y log p_y`` and, for label smoothing,
-    ``-sum_c w_c log p_c`` (0 where the target is ignored), which torch
-    reduces separately and mixes as ``(1 - eps) nll + eps / C smooth``.
-    Probabilities: the whole loss, with the smoothing in the target, and
-    zeros.
-    """
-    epsilon, classes = call.label_smoothing, call.num_classes
-    class_weight = 1.0 if call.weight is None else call.weight[:, None]
-    if call.probabilities:
-        target = call.target[rows]
-        if epsilon > 0:
-            target = target * (1 - epsilon) + epsilon / classes
-        loss = -np.sum(log_probs * target * class_weight, axis=1)
-        return loss, np.zeros_like(loss)
-    target, mask = call.target[rows], call.mask[rows]
-    safe = np.where(mask, target, 0)
-    picked = np.take_along_axis(log_probs, safe[:, None, :], axis=1)[:, 0]
-    target_weight = mask if call.weight is None else call.weight[safe] * mask
-    # A 0 (not -0, nor NaN from a NaN logit) where the target is ignored.
-    nll = np.where(mask, -(target_weight * picked), 0)
-    smooth = np.zeros_like(nll)
-    if epsilon > 0:
-        smooth = np.where(mask, -np.sum(log_probs * class_weight, axis=1), 0)
-    return nll.astype(log_probs.dtype), smooth.astype(log_probs.dtype)
+
+def _chunked_none_loss(call: _LinearCrossEntropyCall) -> np.ndarray:
+    """torch's chunked ``'none'`` forward: each row's
+    ``(log sum exp(z - m) - (z_t - m)) w_t``, 0 times that for an ignored
+    target (NaN where that is not finite)."""
+    weight, gather = _row_weights(call)
+    loss = np.empty(call.input.shape[0], dtype=call.input.dtype)
+    for start in range(0, loss.size, call.plan.rows):
+        rows = slice(start, start + call.plan.rows)
+        logits = _chunk_logits(call, rows)
+        picked = logits[np.arange(logits.shape[0]), gather[rows]]
+        total = _exponentiated(call, logits)
+        wide = total.dtype
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            chunk = np.log(total) - picked.astype(wide)
+            chunk *= weight[rows].astype(wide)
+        loss[rows] = chunk
+    return loss
+
+
+def _chunked(
+    call: _LinearCrossEntropyCall, grad_output: Any, gradients: bool
+) -> tuple[np.ndarray, ...]:
+    """torch's chunked accumulator: the loss of ``'mean'`` or ``'sum'``
+    and, if ``gradients``, the gradients for an upstream gradient of 1
+    (for ``'none'``, of ``grad_output``), chunk by chunk in the plan's
+    dtypes.  A chunk adds ``w . (z_t - m)`` and subtracts
+    ``w . log sum exp(z - m)`` to the loss, with ``w`` the rows'
+    :func:`_scaled_weights`; its logits become ``w softmax``, which the
+    gradients multiply: ``G = -w (softmax - onehot)``."""
+    plan, dtype = call.plan, call.input.dtype
+    scaled, gather = _scaled_weights(call, grad_output)
+    batch = call.input.shape[0]
+    output = np.zeros((), dtype=plan.output)
+    if call.reduction == "mean" and batch == 0:
+        output = np.full((), np.nan, dtype=plan.output)
+    grad_input = np.empty(call.input.shape, dtype=plan.logits)
+    grad_weight = np.zeros(call.linear_weight.shape, dtype=dtype)
+    grad_bias = np.zeros(call.linear_weight.shape[:1], dtype=dtype)
+    weight_cast = call.linear_weight.astype(plan.logits, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, batch, plan.rows):
+            rows = slice(start, start + plan.rows)
+            logits = _chunk_logits(call, rows)
+            weight, target = scaled[rows], gather[rows]
+            picked = logits[np.arange(logits.shape[0]), target]
+            output += _dot(weight, picked.astype(weight.dtype))
+            total = _exponentiated(call, logits)
+            if gradients:
+                factor = (weight / total).astype(plan.logits)
+                logits *= factor[:, None]  # w softmax
+            output -= _dot(weight.astype(total.dtype), np.log(total))
+            if not gradients:
+                continue
+            if call.linear_bias is not None:
+                grad_bias = _chunk_bias_grad(
+                    call, grad_bias, logits, weight, target
+                )
+            grad_input[rows] = _addmm(
+                weight_cast[target] * weight.astype(plan.logits)[:, None],
+                logits,
+                weight_cast,
+            )
+            grad_weight = _chunk_weight_grad(
+                call, grad_weight, logits, weight, target, rows
+            )
+        # float16: the float32 loss and input gradient rounded, once.
+        return (
+            output.astype(dtype),
+            grad_input.astype(dtype),
+            grad_weight,
+            grad_bias,
+        )
+
+
+def _addmm(start: np.ndarray, first: Any, second: Any) -> np.ndarray:
+    """``start - first @ second`` as torch's ``addmm(alpha=-1)``: float16
+    summed in float32 and rounded once; other dtypes in place."""
+    wide = _accumulation(start.dtype)
+    product = first.astype(wide, copy=False) @ second.astype(wide, copy=False)
+    if wide == start.dtype:
+        start -= product
+        return start
+    return (start.astype(wide) - product).astype(start.dtype)
+
+
+def _chunk_bias_grad(
+    call: _LinearCrossEntropyCall,
+    grad_bias: np.ndarray,
+    logits: np.ndarray,
+    weight: np.ndarray,
+    target: np.ndarray,
+) -> np.ndarray:
+    """``grad_b -= sum_n w_n softmax_n; grad_b[t_n] += w_n``: with float32
+    accumulation for float16 input a chunk is summed in a float32 scratch
+    and added to the float16 gradient once."""
+    plan = call.plan
+    wide = plan.accumulate
+    scratch = (
+        grad_bias
+        if wide == grad_bias.dtype
+        else np.zeros_like(grad_bias, dtype=wide)
+    )
+    scratch -= np.sum(logits, axis=0, dtype=wide)
+    np.add.at(scratch, target, weight.astype(wide))
+    if scratch is grad_bias:
+        return grad_bias
+    return grad_bias + scratch.astype(grad_bias.dtype)
+
+
+def _chunk_weight_grad(
+    call: _LinearCrossEntropyCall,
+    grad_weight: np.ndarray,
+    logits: np.ndarray,
+    weight: np.ndarray,
+    target: np.ndarray,
+    rows: slice,
+) -> np.ndarray:
+    """``grad_W -= (w softmax)^T x; grad_W[t_n] += w_n x_n``, as torch
+    orders it: through a per-chunk scratch in ``accumulate``, subtracted
+    once, or (``'compact'``) straight into the gradient."""
+    plan, dtype = call.plan, grad_weight.dtype
+    rows_input = call.input[rows].astype(plan.accumulate)
+    scaled_input = rows_input * weight.astype(plan.accumulate)[:, None]
+    if plan.weight_grad_scratch:
+        scratch = _matmul(logits.T.astype(plan.accumulate), rows_input)
+        np.subtract.at(scratch, target, scaled_input)
+        if scratch.dtype == dtype:
+            grad_weight -= scratch
+            return grad_weight
+        wide = _accumulation(dtype)
+        return (grad_weight.astype(wide) - scratch).astype(dtype)
+    grad_weight = _addmm(grad_weight, logits.T, call.input[rows])
+    np.add.at(grad_weight, target, scaled_input.astype(dtype))
+    return grad_weight
+
+
+def _chunked_loss(call: _LinearCrossEntropyCall) -> np.ndarray:
+    if call.reduction == "none":
+        return _chunked_none_loss(call).reshape(call.loss_shape)
+    return _chunked(call, None, gradients=False)[0]
+
+
+def _chunked_gradients(
+    call: _LinearCrossEntropyCall, grad_output: Any
+) -> tuple[np.ndarray, ...]:
+    """The three gradients of torch's chunked path: for ``'none'`` computed
+    with each row's upstream gradient folded into its weight; for
+    ``'mean'`` and ``'sum'`` computed for an upstream gradient of 1 and
+    then multiplied by ``grad_output``, rounded to the dtype."""
+    dtype = call.input.dtype
+    if call.reduction == "none":
+        upstream = reduce_backward(grad_output, call.loss_shape, dtype, "none")
+        return _chunked(call, upstream, gradients=True)[1:]
+    scale = reduce_backward(grad_output, (), dtype, "sum")
+    return tuple(
+        grad * scale for grad in _chunked(call, None, gradients=True)[1:]
+    )
 
 
 def linear_cross_entropy(
@@ -1175,45 +1539,15 @@ def linear_cross_entropy(
         label_smoothing,
         options,
     )
-    # A loop over chunks, not over samples: each step is vectorised over
-    # its rows, and the chunk size is the memory bound the caller asked for.
-    pieces = [
-        _chunk_loss(call, rows, _chunk_log_probs(call, rows))
-        for rows in (
-            slice(start, start + call.chunk) for start in call.chunks()
-        )
-    ]
-    dtype = call.loss_dtype
-    if pieces:
-        nll, smooth = (np.concatenate(part) for part in zip(*pieces))
-    else:
-        nll = smooth = np.zeros((0, call.extra), dtype=dtype)
-    nll, smooth = (
-        part.astype(dtype, copy=False).reshape(call.loss_shape)
-        for part in (nll, smooth)
-    )
-    denominator = None
-    if call.reduction == "mean":
-        denominator = _as_dtype(call.denominator(), dtype)
-    nll = apply_reduction(nll, call.reduction, denominator)
-    if call.probabilities or call.label_smoothing == 0:
-        return nll
-    # As torch: each part reduced on its own, so that a 'mean' over a
-    # total weight of 0 is NaN, not inf.
-    smooth = apply_reduction(smooth, call.reduction, denominator)
-    epsilon = call.label_smoothing
+    if call.plan is not None:
+        return _chunked_loss(call)
     return np.asarray(
-        (1 - epsilon) * nll + smooth * (epsilon / call.num_classes),
-        dtype=nll.dtype,
+        cross_entropy(
+            _reference_logits(call),
+            call.target,
+            **_cross_entropy_options(call),
+        )
     )
-
-
-def _as_dtype(denominator: Any, dtype: np.dtype) -> Any:
-    """The ``'mean'`` denominator in the loss's dtype, as torch's
-    ``total_weight``."""
-    if denominator is None:
-        return None
-    return np.asarray(denominator).astype(dtype)
 
 
 def linear_cross_entropy_grad(
@@ -1292,84 +1626,14 @@ def linear_cross_entropy_grad(
         label_smoothing,
         options,
     )
-    loss_dtype = call.loss_dtype
-    denominator = call.denominator() if call.reduction == "mean" else None
-    upstream = reduce_backward(
-        grad_output,
-        call.loss_shape,
-        loss_dtype,
-        call.reduction,
-        _as_dtype(denominator, loss_dtype),
-    ).reshape(call.target.shape[0], call.extra)
-    if not call.probabilities:
-        # An ignored element passes no gradient, also when 'mean' divides
-        # by a total weight of 0 (torch's masked_fill).
-        upstream = np.where(call.mask, upstream, 0).astype(loss_dtype)
-    dtype = call.compute_dtype
-    weight_t = call.linear_weight.astype(dtype, copy=False)
-    grad_input = np.zeros(call.input.shape, dtype=dtype)
-    grad_weight = np.zeros(weight_t.shape, dtype=dtype)
-    grad_bias = np.zeros(weight_t.shape[:1], dtype=dtype)
-    # A loop over chunks, as in the forward: G exists one chunk at a time.
-    for start in call.chunks():
-        rows = slice(start, start + call.chunk)
-        probs = np.exp(_chunk_log_probs(call, rows))
-        grad_logits = _chunk_grad_logits(call, rows, probs, upstream[rows])
-        flat = grad_logits.astype(dtype, copy=False).reshape(
-            grad_logits.shape[0], -1
-        )
-        chunk_input = call.input[rows].astype(dtype, copy=False)
-        grad_input[rows] = flat @ weight_t
-        grad_weight += flat.T @ chunk_input
-        grad_bias += flat.sum(axis=0)
-    input_shape, weight_shape, bias_shape = call.shapes
-    own = call.input.dtype
-    grads = (
-        grad_input.astype(own, copy=False).reshape(input_shape),
-        grad_weight.astype(own, copy=False).reshape(weight_shape),
+    if call.plan is None:
+        grads = _reference_gradients(call, grad_output)
+    else:
+        grads = _chunked_gradients(call, grad_output)
+    shapes = [shape for shape in call.shapes if shape is not None]
+    return tuple(
+        np.asarray(grad).reshape(shape) for grad, shape in zip(grads, shapes)
     )
-    if bias_shape is None:
-        return grads
-    return (*grads, grad_bias.astype(own, copy=False).reshape(bias_shape))
-
-
-def _chunk_grad_logits(
-    call: _LinearCrossEntropyCall,
-    rows: slice,
-    probs: np.ndarray,
-    upstream: np.ndarray,
-) -> np.ndarray:
-    """``G = dl/dz`` of one chunk, ``(rows, C, D)``, for the upstream
-    gradient ``(rows, D)`` of each element's loss.
-
-    For class indices, ``(1 - eps) w_y u (p - onehot(y))`` plus, with
-    smoothing, ``eps / C * u * (p sum_c w_c - w)``; the factor ``w_y u``
-    is formed first, so that a 'mean' over a total weight of 0 gives NaN
-    (0 times inf) as in torch.  For probabilities ``t``, with the smoothing
-    in ``t``, ``u (p sum_c w_c t_c - w t)``.
-    """
-    epsilon, classes = call.label_smoothing, call.num_classes
-    class_weight = (
-        np.ones(classes, dtype=probs.dtype)
-        if call.weight is None
-        else call.weight
-    )
-    if call.probabilities:
-        target = call.target[rows]
-        if epsilon > 0:
-            target = target * (1 - epsilon) + epsilon / classes
-        weighted = target * class_weight[:, None]
-        total = np.sum(weighted, axis=1, keepdims=True)
-        return (probs * total - weighted) * upstream[:, None]
-    safe = np.where(call.mask[rows], call.target[rows], 0)[:, None]
-    scale = ((1 - epsilon) * (class_weight[safe[:, 0]] * upstream))[:, None]
-    grad = probs * scale
-    at_target = np.take_along_axis(grad, safe, axis=1)
-    np.put_along_axis(grad, safe, at_target - scale, axis=1)
-    if epsilon > 0:
-        spread = probs * np.sum(class_weight) - class_weight[:, None]
-        grad += (epsilon / classes) * upstream[:, None] * spread
-    return grad
 
 
 # --- adaptive log-softmax -------------------------------------------------
@@ -1397,15 +1661,17 @@ class _AdaptiveSoftmax:
     def n_classes(self) -> int:
         return self.cutoffs[-1]
 
+    def head_logits(self, input: np.ndarray) -> np.ndarray:
+        return _linear(input, self.head_weight, self.head_bias)
+
     def head_log_probs(self, input: np.ndarray) -> np.ndarray:
-        logits = input @ self.head_weight.T
-        if self.head_bias is not None:
-            logits = logits + self.head_bias
-        return log_softmax(logits, dim=1)
+        return _log_softmax(self.head_logits(input))
 
     def cluster_log_probs(self, input: np.ndarray, cluster: int) -> Any:
+        # Two layers, as the module's tail: the hidden units are rounded to
+        # the dtype between them.
         projection, output = self.tail_weights[cluster]
-        return log_softmax((input @ projection.T) @ output.T, dim=1)
+        return _log_softmax(_linear(_linear(input, projection), output))
 
 
 def _adaptive_softmax(
@@ -1671,8 +1937,10 @@ def adaptive_log_softmax_with_loss(
     )
     batch_input, batch_target = _adaptive_target(input, target, n_classes)
     output, _ = _adaptive_forward(model, batch_input, batch_target)
-    loss = np.asarray(np.mean(-output) if output.size else np.nan)
-    return output.reshape(np.shape(target)), loss.astype(input.dtype)
+    # The module's (-output).mean(): NaN for an empty batch; float16 summed
+    # in float32 and rounded once.
+    loss = apply_reduction(-output, "mean")
+    return output.reshape(np.shape(target)), loss
 
 
 def _adaptive_forward(
@@ -1780,23 +2048,28 @@ def adaptive_log_softmax_with_loss_grad(
     output_grad, loss_grad = _adaptive_upstream(
         grad_output, np.shape(target), input.dtype
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        upstream = output_grad.reshape(-1) - loss_grad / size
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # autograd's order: the mean's backward divides, rounded to the
+        # dtype, and the two upstream gradients of output are then added.
+        upstream = output_grad.reshape(-1) + -(loss_grad / size)
     _, (head, head_index, saved) = _adaptive_forward(
         model, batch_input, batch_target
     )
-    rows = np.arange(size)
-    # d log p_j / d logits = e_j - p, scaled by each sample's upstream.
-    head_grad = -np.exp(head)
-    head_grad[rows, head_index] += 1
-    grad = (head_grad * upstream[:, None]) @ model.head_weight
+    # Through a gather and a log-softmax: upstream at the gathered entry,
+    # then e_j - p, as torch's log_softmax backward computes it.
+    head_upstream = np.zeros(head.shape, dtype=head.dtype)
+    head_upstream[np.arange(size), head_index] = upstream
+    grad = _matmul(
+        _log_softmax_backward(head_upstream, head), model.head_weight
+    )
     for cluster, members, local, log_probs in saved:
         projection, output = model.tail_weights[cluster]
-        cluster_grad = -np.exp(log_probs)
-        cluster_grad[np.arange(members.size), local] += 1
-        cluster_grad *= upstream[members][:, None]
-        grad[members] += (cluster_grad @ output) @ projection
-    return grad.reshape(input.shape).astype(input.dtype, copy=False)
+        cluster_upstream = np.zeros(log_probs.shape, dtype=log_probs.dtype)
+        cluster_upstream[np.arange(members.size), local] = upstream[members]
+        cluster_grad = _log_softmax_backward(cluster_upstream, log_probs)
+        hidden_grad = _matmul(cluster_grad, output)
+        grad[members] += _matmul(hidden_grad, projection)
+    return grad.reshape(input.shape)
 
 
 def _adaptive_upstream(

@@ -156,6 +156,16 @@ log_rate = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -3.0]])
 counts = np.array([[0.0, 1.0, 3.0], [7.0, 0.0, 2.0]])
 mean = x
 variance = np.array([[1.0, 0.5, 2.0], [0.25, 1.0, 4.0]])
+
+
+def _poisson_full(log_rate: np.ndarray, counts: np.ndarray, dtype: type) -> np.ndarray:
+    """poisson_nll_loss(log_rate, counts, full=True, reduction='none') worked by hand in float64,
+    but for Stirling's term of the counts above 1, each operation in ``dtype``."""
+    t = counts.astype(dtype)
+    half, two_pi = dtype(0.5), dtype(2 * np.pi)
+    stirling = (t * np.log(t) - t + half * np.log(two_pi * t)).astype(np.float64)
+    c = counts.astype(np.float64)
+    return np.exp(log_rate) - c * log_rate + np.where(c > 1, stirling, 0.0)
 # Gaussian rows are refusals only: test_what_both_accept_agrees compares one gradient, and
 # lossnotes.grad.gaussian_nll_loss returns two (input, var); test_likelihood.py checks what
 # torch accepts, var shape by var shape.
@@ -223,9 +233,8 @@ CTC_TORCH_READS_OUTSIDE = (
     "number, so lossnotes refuses a label outside [0, C)"
 )
 # linear_cross_entropy: hidden states (4, 3), a projection to 5 classes, and the class indices.
-# Its rows are refusals only (and stricter-than-torch rows): test_what_both_accept_agrees
-# compares one gradient, and lossnotes.grad.linear_cross_entropy returns two or three;
-# test_sequence.py checks what torch accepts, parameter by parameter.
+# Mostly refusals (and stricter-than-torch rows); test_sequence.py checks what torch accepts,
+# parameter by parameter, and its extreme values.
 hidden = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -3.0], [0.0, 1.0, 1.0], [2.0, 2.0, -1.0]])
 projection = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 2.0],
                        [-1.0, 0.5, 0.0]])
@@ -322,6 +331,28 @@ TABLE: list[Row] = [
               "huber_loss": Refuses(NotImplementedError, "not implemented for 'ComplexDouble'"),
           },
           ours=Refuses(TypeError, "input"), why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows(REGRESSION, "boolean input, float target", (integers > 2, y),
+          torch={
+              "l1_loss": Refuses(RuntimeError, "with a bool tensor is not supported"),
+              "mse_loss": ACCEPTS,
+              "smooth_l1_loss": ACCEPTS,
+              "huber_loss": Refuses(RuntimeError, "can't be cast to the desired output type Bool"),
+          },
+          ours=Refuses(TypeError, "input"), why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows(REGRESSION, "complex target", (x, y.astype(complex)),
+          torch={
+              "l1_loss": ACCEPTS,
+              "mse_loss": Refuses(NotImplementedError, "not implemented for 'ComplexDouble'"),
+              "smooth_l1_loss": Refuses(
+                  NotImplementedError, "not implemented for 'ComplexDouble'"
+              ),
+              "huber_loss": Refuses(
+                  RuntimeError, "ComplexDouble can't be cast to the desired output type Double"
+              ),
+          },
+          ours=Refuses(TypeError, "target"),
+          why_stricter="a regression target is a real value; torch's l1_loss takes a complex "
+          "one and returns the modulus |x - y|, which no regression loss documents"),
     *rows(REGRESSION, "integer target is promoted", (x, integers), torch=ACCEPTS, ours=ACCEPTS),
     *rows(REGRESSION, "boolean target", (x, integers > 2),
           torch={
@@ -373,6 +404,26 @@ TABLE: list[Row] = [
           ours=Refuses(TypeError, "delta")),
     *rows("huber_loss", "infinite delta", (x, y), {"delta": float("inf")},
           torch=ACCEPTS, ours=ACCEPTS),
+    # torch's Huber and Smooth L1 backward kernels compute each block of 32 elements with one
+    # formula and the n mod 32 left over with another; lossnotes computes every element as the
+    # blocks are computed (the chapters' pitfalls), so a short input can differ from torch's.
+    *rows("smooth_l1_loss", "gradient at d = 0 once beta rounds to 0, under 32 elements",
+          (np.array([1.0, -2.0, 0.5, 0.0], np.float32), np.zeros(4, np.float32)),
+          {"beta": 1e-46, "reduction": "none"}, grad_output=np.ones(4, np.float32),
+          torch=ACCEPTS,
+          ours=Differs("torch's kernel gives sign(d) once beta is 0 in float32, with -1 at "
+                       "d = 0 on its blocks of 32 elements but d / beta = 0 on the rest (beta "
+                       "unrounded there); lossnotes gives every element the blocks' -1",
+                       torch_value=[1.0, -1.0, 1.0, 0.0], ours_value=[1.0, -1.0, 1.0, -1.0])),
+    *rows("huber_loss", "gradient with delta below float32's range, under 32 elements",
+          (np.array([2.0, 0.5], np.float32), np.zeros(2, np.float32)),
+          {"delta": 1e-46, "reduction": "none"},
+          grad_output=np.array([np.inf, 1.0], np.float32), torch=ACCEPTS,
+          ours=Differs("torch's kernel multiplies the upstream gradient by delta rounded to "
+                       "the dtype (0, and 0 * inf is NaN) on its blocks of 32 elements but by "
+                       "delta unrounded (1e-46 * inf = inf) on the rest; lossnotes computes "
+                       "every element as the blocks do (so does float16, with delta = 1e-12)",
+                       torch_value=[np.inf, 0.0], ours_value=[np.nan, 0.0])),
     *rows(("l1_loss", "mse_loss", "smooth_l1_loss"), "legacy flags override reduction", (x, y),
           {"size_average": False, "reduce": True, "reduction": "none"},
           torch=ACCEPTS, ours=ACCEPTS),
@@ -801,6 +852,21 @@ TABLE: list[Row] = [
     *rows("poisson_nll_loss", "complex input", (log_rate.astype(complex), counts),
           torch=ACCEPTS, ours=Refuses(TypeError, "input"),
           why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("poisson_nll_loss", "boolean input, float target", (integers > 2, counts),
+          torch=ACCEPTS, ours=Refuses(TypeError, "input"),
+          why_stricter=PREDICTION_MUST_BE_FLOAT),
+    *rows("poisson_nll_loss", "complex target", (log_rate, counts.astype(complex)),
+          torch=ACCEPTS, ours=Refuses(TypeError, "target"),
+          why_stricter="a count is a real number; torch takes a complex one and returns a "
+          "complex loss"),
+    *rows("poisson_nll_loss", "integer counts with full=True and a float64 input",
+          (log_rate, integers), {"full": True, "reduction": "none"}, torch=ACCEPTS,
+          ours=Differs("torch takes the logarithms of Stirling's term of an integer count in "
+                       "its default dtype, float32, even for a float64 input (relative errors "
+                       "near 1e-7); lossnotes computes it in float64 with the input (in float32 "
+                       "for a float16 or float32 input, as torch)",
+                       torch_value=_poisson_full(log_rate, integers, np.float32),
+                       ours_value=_poisson_full(log_rate, integers, np.float64))),
     *rows("poisson_nll_loss", "boolean input and target", (integers > 2, integers > 2),
           torch=Refuses(RuntimeError, "with a bool tensor is not supported"),
           ours=Refuses(TypeError, "input")),
@@ -1654,6 +1720,38 @@ TABLE: list[Row] = [
           {"label_smoothing": 0.1, "weight": np.ones(5)},
           torch=Refuses(RuntimeError, "gather(): Expected dtype int32/int64 for index"),
           ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "weight longer than C, chunked", (hidden, projection, tokens),
+          {"weight": np.ones(7), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="torch's chunked path gathers the class weights at the targets without "
+          "looking at the weight's shape (its reference path, options=None, refuses it): a "
+          "weight that is not one per class is a mistake on both paths"),
+    *rows("linear_cross_entropy", "weight shorter than C, chunked, every target below its length",
+          (hidden, projection, np.array([0, 1, 2, 1])),
+          {"weight": np.ones(3), "options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=Refuses(ValueError, "weight"),
+          why_stricter="as for a longer weight: torch's chunked path reads the weight only at "
+          "the targets"),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss",
+          (hidden, projection[:, None], tokens[:, None].astype(np.uint8)),
+          torch=Refuses(RuntimeError, "expected scalar type Long but found Byte"),
+          ours=Refuses(TypeError, "uint8")),
+    *rows("linear_cross_entropy", "uint8 class indices with a K-dimensional loss, empty batch",
+          (hidden[:0], projection[:, None], tokens[:0, None].astype(np.uint8)),
+          torch=ACCEPTS, ours=Refuses(TypeError, "uint8"),
+          why_stricter="torch's K-dimensional kernel refuses uint8 indices, but its 'mean' and "
+          "'sum' of an empty batch return before looking: lossnotes refuses them whatever the "
+          "batch"),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, chunked: NaN",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), {"options": _chunked(batch_chunk_size=2)},
+          torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "a NaN hidden state on an ignored target, options=None: finite",
+          (np.where(np.arange(4)[:, None] == 2, np.nan, hidden), projection,
+           np.array([0, 4, -100, 1])), torch=ACCEPTS, ours=ACCEPTS),
+    *rows("linear_cross_entropy", "every target ignored, 'mean', chunked: NaN loss and gradient",
+          (hidden, projection, np.full(4, -100)), {"options": _chunked(batch_chunk_size=3)},
+          torch=ACCEPTS, ours=ACCEPTS),
     *rows("linear_cross_entropy", "grad_output of the wrong shape", (hidden, projection, tokens),
           {"reduction": "none"}, grad_output=np.ones(3),
           torch=Refuses(RuntimeError, "Mismatch in shape"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -13,7 +14,13 @@ import torch.nn.functional as F
 
 import lossnotes
 from lossnotes._likelihood import KL_MEAN_WARNING
-from lossnotes.torchcheck import agreement, finite_difference_gradient, torch_gradient, torch_loss
+from lossnotes.torchcheck import (
+    agreement,
+    assert_within_ulps,
+    finite_difference_gradient,
+    torch_gradient,
+    torch_loss,
+)
 
 REDUCTIONS = ["none", "mean", "sum"]
 KL_REDUCTIONS = ["none", "mean", "sum", "batchmean"]
@@ -25,7 +32,9 @@ SHAPES = [(), (5,), (1, 4), (4, 5), (3, 4, 2), (2, 3, 2, 2), (0, 3)]
 
 
 def _rng(*key) -> np.random.Generator:
-    return np.random.default_rng(abs(hash(key)) % 2**32)
+    # crc32, not hash(): Python salts the hash of a string afresh in each process, and the data
+    # of a test must be the same on every run.
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
 
 
 def _distributions(rng, shape, zeros=True):
@@ -521,3 +530,200 @@ def test_grad_output_scales_each_gradient() -> None:
     _, grad_var = lossnotes.grad.gaussian_nll_loss(log_q, p, p + 1, reduction="none",
                                                    grad_output=upstream)
     np.testing.assert_allclose(grad_var[0, 0], 0.0)  # upstream 0 there
+
+
+# --- float16, extreme values, 0-d results -------------------------------------------------------
+
+# torch's CPU kernels compute float16 in float32 and round each operation to float16; lossnotes
+# does the same operations in the same order (exp, log and xlogy included), so the results are
+# torch's but for two effects: float32 sums in another order, rounded once (a float16 ulp apart
+# when they straddle a rounding boundary), and NumPy's float32 exp and log, which may round one
+# float32 ulp away from torch's (a float16 ulp apart at a boundary, about once in 8000 values,
+# and one operation after a subtraction that cancels, two).  Observed on this data: 0.
+FLOAT16_ULPS = 2
+BLOCKS = (4, 64)  # whole blocks of 32 elements (see test_regression.py)
+
+
+def _float16(*arrays):
+    return tuple(np.asarray(a).astype(np.float16) for a in arrays)
+
+
+def _float16_calls():
+    """(name, args, kwargs, wrt) over every parameter of the three losses, in float16."""
+    rng = _rng("float16")
+    log_q, p = _float16(*_distributions(rng, BLOCKS))
+    (log_p,) = _float16(np.log(_distributions(rng, BLOCKS, zeros=False)[1]))
+    for reduction in KL_REDUCTIONS:
+        yield "kl_div", (log_q, p), {"reduction": reduction}, (0,)
+        yield "kl_div", (log_q, log_p), {"reduction": reduction, "log_target": True}, (0,)
+    log_rate = rng.normal(0, 1.5, BLOCKS)
+    counts = rng.poisson(np.exp(log_rate))
+    for reduction, full, counts_dtype in itertools.product(
+        REDUCTIONS, (False, True), (np.float16, np.int64)
+    ):
+        args = (_float16(log_rate)[0], counts.astype(counts_dtype))
+        yield "poisson_nll_loss", args, {"reduction": reduction, "full": full}, (0,)
+        rate = _float16(np.exp(log_rate))[0]
+        for eps in (1e-8, 0.0, 0.5):
+            kwargs = {"reduction": reduction, "full": full, "log_input": False, "eps": eps}
+            yield "poisson_nll_loss", (rate, args[1]), kwargs, (0,)
+    mean, target = _float16(rng.standard_normal(BLOCKS), rng.standard_normal(BLOCKS))
+    for var_shape in (BLOCKS, BLOCKS[:-1], (1, BLOCKS[1]), "float"):
+        var = 0.75 if var_shape == "float" else _float16(rng.random(var_shape) + 0.1)[0]
+        for reduction, full, eps in itertools.product(REDUCTIONS, (False, True), (1e-6, 0.3)):
+            kwargs = {"reduction": reduction, "full": full, "eps": eps}
+            yield "gaussian_nll_loss", (mean, target, var), kwargs, (0, 2)
+
+
+@pytest.mark.parametrize("name", ["kl_div", "poisson_nll_loss", "gaussian_nll_loss"])
+def test_float16_agrees_with_torch(name) -> None:
+    rng = _rng("float16 upstream")
+    for function, args, kwargs, wrt in _float16_calls():
+        if function != name:
+            continue
+        label = f"{name} {kwargs}"
+        theirs = torch_loss(name, args, kwargs)
+        ours = _quiet(getattr(lossnotes, name), *args, **kwargs)
+        assert_within_ulps(ours, theirs, FLOAT16_ULPS, label)
+        upstream = rng.standard_normal(theirs.shape).astype(theirs.dtype)
+        _, their_grads = torch_gradient(name, args, kwargs, wrt, upstream)
+        our_grads = _quiet(getattr(lossnotes.grad, name), *args, **kwargs, grad_output=upstream)
+        for ours_, theirs_ in zip(_as_tuple(our_grads), _as_tuple(their_grads)):
+            if theirs_ is None:  # a Python float var
+                assert ours_ is None
+                continue
+            assert_within_ulps(ours_, theirs_, FLOAT16_ULPS, f"{label} gradient")
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
+def test_gaussian_square_overflows_in_the_dtype_of_input_and_target() -> None:
+    # torch squares input - target in their dtype before a float64 var divides it: a float16
+    # error of 300 squares to inf (90000 > 65504), so the loss is inf, also with a float64 var.
+    mean, target = np.full(3, 300, np.float16), np.zeros(3, np.float16)
+    for var in (np.ones(3), np.ones(3, np.float32), np.ones(3, np.float16)):
+        ours = lossnotes.gaussian_nll_loss(mean, target, var, reduction="none")
+        theirs = torch_loss("gaussian_nll_loss", (mean, target, var), {"reduction": "none"})
+        assert ours.dtype == theirs.dtype == var.dtype
+        assert np.all(np.isinf(ours)) and np.all(np.isinf(theirs))
+    # float32 squares 300 exactly: 45000 (worked by hand: (log 1 + 90000 / 1) / 2).
+    assert lossnotes.gaussian_nll_loss(mean.astype(np.float32), target, np.ones(3)) == 45000
+
+
+def test_poisson_eps_is_rounded_to_float16() -> None:
+    # x + eps with a Python eps rounds eps to a float16 input's dtype, as torch's add does: the
+    # default 1e-8 is 0 in float16, so a rate of 0 gives log 0 = -inf, and an infinite loss
+    # where the count is positive (NaN where it is 0: 0 * -inf), as in torch.
+    rate = np.zeros(3, np.float16)
+    counts = np.array([0.0, 2.0, 5.0], np.float16)
+    kwargs = {"log_input": False, "reduction": "none"}
+    ours = lossnotes.poisson_nll_loss(rate, counts, **kwargs)
+    theirs = torch_loss("poisson_nll_loss", (rate, counts), kwargs)
+    assert np.isnan(ours[0]) and np.isnan(theirs[0])
+    assert np.all(ours[1:] == np.inf) and np.all(theirs[1:] == np.inf)
+
+
+def test_poisson_integer_counts_take_the_stirling_term_in_float32() -> None:
+    # torch takes the logarithms of an int64 count in float32 (its default dtype), whatever the
+    # input's dtype; with a float16 input lossnotes does too.  A count of 70000 is inf in
+    # float16: t * x is then -inf, and so is the loss, where a Stirling term computed in
+    # float16 (inf * log inf - inf) would make it NaN.
+    x = np.array([0.3, 1.2, 2.0], np.float16)
+    counts = np.array([70000, 7, 20])
+    kwargs = {"full": True, "reduction": "none"}
+    ours = lossnotes.poisson_nll_loss(x, counts, **kwargs)
+    theirs = torch_loss("poisson_nll_loss", (x, counts), kwargs)
+    assert ours[0] == theirs[0] == -np.inf
+    assert_within_ulps(ours, theirs, FLOAT16_ULPS)
+
+
+@pytest.mark.parametrize("name", ["kl_div", "poisson_nll_loss", "gaussian_nll_loss"])
+def test_zero_dimensional_results_are_arrays(name) -> None:
+    args = (np.array(-0.5), np.array(0.25))
+    if name == "gaussian_nll_loss":
+        args = (*args, np.array(2.0))
+    reductions = KL_REDUCTIONS if name == "kl_div" else REDUCTIONS
+    for reduction in reductions:
+        loss = _quiet(getattr(lossnotes, name), *args, reduction=reduction)
+        assert type(loss) is np.ndarray and loss.shape == ()
+        for grad in _as_tuple(_quiet(getattr(lossnotes.grad, name), *args, reduction=reduction)):
+            assert type(grad) is np.ndarray and grad.shape == ()
+
+
+# Values at the edges of every dtype, parameters at theirs: each call must give torch's loss and
+# gradient, NaN and infinities in the same places, dtype and shape included.
+EXTREMES = np.array([0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, np.inf, -np.inf, np.nan, 0.5, -2.0,
+                     3.0, 1e4, -1e4, 300.0, 7e4, 1e-7, 1.0, -1.0, 80.0])
+FLOAT_TYPES = (np.float16, np.float32, np.float64)
+# Finite values: within this many ulps of torch's, elementwise (NumPy's float32 exp and log
+# round differently from torch's, and a subtraction after them can cancel: observed 16 in
+# float32, 0 in float16 and float64 on every SIMD path), and within 1e-3 (relative and absolute)
+# for a sum in another order.
+EXTREME_ULPS = {np.dtype(np.float16): 2, np.dtype(np.float32): 64, np.dtype(np.float64): 16}
+
+
+def _extreme_calls(name, dtypes, rng):
+    with np.errstate(over="ignore"):  # 1e30 and 7e4 are inf in float16
+        x = rng.choice(EXTREMES, BLOCKS).astype(dtypes[0])
+        y = rng.choice(EXTREMES, BLOCKS).astype(dtypes[1])
+    if name == "kl_div":
+        for reduction, log_target in itertools.product(KL_REDUCTIONS, (False, True)):
+            yield (x, y), {"reduction": reduction, "log_target": log_target}, (0,)
+    elif name == "poisson_nll_loss":
+        for reduction, full, log_input in itertools.product(REDUCTIONS, (False, True),
+                                                             (True, False)):
+            for eps in (1e-8, 0.0, 1e-30, 0.5) if not log_input else (1e-8,):
+                kwargs = {"reduction": reduction, "full": full, "log_input": log_input,
+                          "eps": eps}
+                yield (x, y), kwargs, (0,)
+    else:
+        with np.errstate(over="ignore"):
+            var = np.abs(rng.choice(EXTREMES, BLOCKS)).astype(dtypes[1])
+            rows = np.abs(rng.choice(EXTREMES, BLOCKS[0])).astype(dtypes[0])
+        for reduction, full, eps in itertools.product(REDUCTIONS, (False, True),
+                                                      (1e-6, 0.0, 1e-30, 0.5)):
+            kwargs = {"reduction": reduction, "full": full, "eps": eps}
+            yield (x, y, var), kwargs, (0, 2)
+            yield (x, y, rows), kwargs, (0, 2)
+        yield (x, y, 1e30), {"reduction": "none"}, (0, 2)
+
+
+def _assert_same(ours, theirs, label, reduced) -> None:
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape), label
+    assert np.array_equal(np.isnan(ours), np.isnan(theirs)), label
+    infinite = np.isinf(theirs)
+    assert np.array_equal(ours[infinite], theirs[infinite]), label
+    if not reduced:
+        assert_within_ulps(ours, theirs, EXTREME_ULPS[theirs.dtype], label)
+    else:
+        finite = np.isfinite(theirs)
+        assert np.allclose(ours[finite], theirs[finite], rtol=1e-3, atol=1e-3), label
+
+
+@pytest.mark.parametrize("name", ["kl_div", "poisson_nll_loss", "gaussian_nll_loss"])
+@pytest.mark.parametrize("dtypes", [(t, t) for t in FLOAT_TYPES]
+                         + [(np.float16, np.float64), (np.float32, np.float16)], ids=str)
+def test_extreme_values_agree_with_torch(name, dtypes) -> None:
+    rng = _rng("extremes", name, str(dtypes))
+    for args, kwargs, wrt in _extreme_calls(name, dtypes, rng):
+        label = f"{name} {kwargs}"
+        reduced = kwargs.get("reduction") != "none"
+        try:
+            theirs = torch_loss(name, args, kwargs)
+        except ValueError as error:  # a negative var: refused by both
+            with pytest.raises(ValueError, match="var"):
+                getattr(lossnotes, name)(*args, **kwargs)
+            assert "var" in str(error)
+            continue
+        _assert_same(_quiet(getattr(lossnotes, name), *args, **kwargs), theirs, label, reduced)
+        upstream = rng.choice([1.0, -0.5, 3.0, 1e4], theirs.shape).astype(theirs.dtype)
+        _, their_grads = torch_gradient(name, args, kwargs, wrt, upstream)
+        our_grads = _quiet(getattr(lossnotes.grad, name), *args, **kwargs, grad_output=upstream)
+        for ours_, theirs_ in zip(_as_tuple(our_grads), _as_tuple(their_grads)):
+            if theirs_ is None:
+                assert ours_ is None
+                continue
+            _assert_same(ours_, theirs_, f"{label} gradient", reduced)

@@ -31,5 +31,5 @@ def test_public_names_link_to_the_api_reference() -> None:
 
     assert package_code.public_name(_regression.l1_loss) == "lossnotes.l1_loss"
     assert package_code.public_name(_regression.l1_loss_grad) == "lossnotes.grad.l1_loss"
-    assert package_code.public_name(_regression._forward) is None
+    assert package_code.public_name(_regression._l1) is None
 
