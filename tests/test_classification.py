@@ -18,6 +18,7 @@ from lossnotes.torchcheck import (
     assert_within_ulps,
     finite_difference_gradient,
     torch_gradient,
+    torch_loss,
 )
 
 # --- log_softmax and softmax, the helpers cross_entropy stands on -------------------------------
@@ -217,6 +218,21 @@ def test_all_targets_ignored_gives_nan_and_a_zero_gradient() -> None:
             grad = getattr(lossnotes.grad, name)(x, ignored, **kwargs)
             _, theirs = torch_gradient(name, (x, ignored), kwargs)  # torch 2.13.0: zeros too
             assert np.array_equal(grad, np.zeros_like(x)) and np.array_equal(theirs, grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_smoothing_over_a_zero_total_weight_is_nan_as_in_torch(dtype) -> None:
+    """torch's smoothed 'mean' divides the likelihood term and the smoothing term by the
+    targets' total weight each on its own: when it is 0 the first is 0 / 0, NaN, whatever the
+    second (s / 0, infinite); dividing their mixture once gave inf (found by test_sequence.py's
+    property run through linear_cross_entropy)."""
+    x = np.array([[1.0, 2.0], [0.5, -1.0]], dtype=dtype)
+    rng = np.random.default_rng(33)
+    for target in (np.array([1, 1]), np.array([1, -100])):
+        call = {"weight": np.array([1.25, 0.0], dtype=dtype), "label_smoothing": 0.1}
+        assert np.isnan(torch_loss("cross_entropy", (x, target), call))  # torch 2.13.0
+        assert np.isnan(lossnotes.cross_entropy(x, target, **call))
+        assert assert_same_outcome("cross_entropy", (x, target), call, rng, ulps=0) == "accepted"
 
 
 def test_empty_batch() -> None:
