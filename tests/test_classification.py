@@ -875,18 +875,28 @@ def _class_sweep_call(rng: np.random.Generator, dtype, name: str):
     if ignore_index != -100 or rng.random() < 0.5:
         kwargs["ignore_index"] = ignore_index
     kwargs["weight"] = _edge_weight(rng, classes, dtype)
+    if kwargs["weight"] is not None and rng.random() < 0.3:
+        # Zero at every target's class, not elsewhere: a total weight of 0 for 'mean'.
+        weight = kwargs["weight"].copy()
+        classes_used = target.astype(np.int64)
+        weight[np.unique(classes_used[(classes_used >= 0) & (classes_used < classes)])] = 0
+        kwargs["weight"] = weight
     del smoothing
     return (x, target), kwargs
 
 
 def _class_scales(call: tuple) -> tuple:
     """The size of cross_entropy's terms (a row's log-sum-exp and its target logit or the
-    smoothing's sum of logits, times the weights), and of its gradient's (the upstream times
-    the largest weight, over the 'mean' denominator)."""
+    smoothing's sum of logits, times the weights and the target's mass), and of its
+    gradient's (the upstream times the largest weight and the target's mass)."""
     (x, target), kwargs = call
     weight = kwargs.get("weight")
     largest_weight = 1.0 if weight is None else max(_finite_size(weight), 1.0)
     axis = 0 if x.ndim == 1 else 1
+    if target.shape == x.shape and x.size:  # probabilities: their rows' sums of |y|
+        sizes = np.abs(target.astype(np.float64))
+        mass = np.where(np.isfinite(sizes), sizes, 0.0).sum(axis=axis).max()
+        largest_weight *= max(float(mass), 1.0)
     terms = (2 * _finite_size(x) + np.log(max(x.shape[axis], 1))) * largest_weight
     count = max(x.size // max(x.shape[axis], 1), 1)
     total = terms * (count if kwargs["reduction"] != "none" else 1)
