@@ -664,8 +664,10 @@ def _index_terms(
     weight: np.ndarray | None,
     smoothing: float,
     axis: int,
-) -> np.ndarray:
-    """Unreduced cross entropy with class indices (and label smoothing).
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Unreduced cross entropy with class indices: the likelihood term
+    ``-w_t log p_t`` and, with label smoothing, the smoothing term
+    ``-sum_c w_c log p_c`` (else None), each 0 where the target is ignored.
 
     The likelihood term needs only the target's log-probability,
     ``(x_t - m) - log sum exp(x - m)``, torch's rounding of it; the
@@ -685,11 +687,34 @@ def _index_terms(
     loss = log_total - picked  # -log p_t
     if weight is not None:
         loss *= weight.take(index)
-    if smoothing:
-        # -sum_c w_c log p_c = (sum_c w_c) log_total - spread
-        uniform = weight_total * log_total - spread
-        loss = (1 - smoothing) * loss + (smoothing / classes) * uniform
-    return _keep(loss, kept, input.dtype)
+    if not smoothing:
+        return _keep(loss, kept, input.dtype), None
+    # -sum_c w_c log p_c = (sum_c w_c) log_total - spread
+    uniform = weight_total * log_total - spread
+    return _keep(loss, kept, input.dtype), _keep(uniform, kept, input.dtype)
+
+
+def _index_loss(
+    likelihood: np.ndarray,
+    uniform: np.ndarray | None,
+    smoothing: float,
+    classes: int,
+    reduction: str,
+    denominator: Any,
+) -> np.ndarray:
+    """``(1 - e) likelihood + (e / C) uniform``, reduced.  For ``'mean'``
+    torch divides each term by the denominator on its own, so that a
+    denominator of 0 gives NaN (the likelihood's 0 / 0) even where the
+    smoothing term alone would be infinite."""
+    if uniform is None:
+        return apply_reduction(likelihood, reduction, denominator)
+    if reduction != "mean":
+        mixed = (1 - smoothing) * likelihood + (smoothing / classes) * uniform
+        return apply_reduction(mixed, reduction)
+    return np.asarray(
+        (1 - smoothing) * apply_reduction(likelihood, "mean", denominator)
+        + (smoothing / classes) * apply_reduction(uniform, "mean", denominator)
+    )
 
 
 def _index_denominator(
@@ -1116,9 +1141,16 @@ def cross_entropy(
         return _half_index_loss(
             input, index, kept, weight, smoothing, axis, reduction
         )
-    loss = _index_terms(input, index, kept, weight, smoothing, axis)
-    return apply_reduction(
-        loss, reduction, _index_denominator(index, kept, weight)
+    likelihood, uniform = _index_terms(
+        input, index, kept, weight, smoothing, axis
+    )
+    return _index_loss(
+        likelihood,
+        uniform,
+        smoothing,
+        input.shape[axis],
+        reduction,
+        _index_denominator(index, kept, weight),
     )
 
 

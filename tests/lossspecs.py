@@ -485,6 +485,46 @@ def _class_mean(none: np.ndarray, call: Call) -> float:
             denominator = weight.astype(np.float64)[target.astype(np.int64)[kept]].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / denominator
+
+
+def nll_term_magnitude(call: Call) -> np.ndarray:
+    """nll_loss's terms, per 'none' element: the target's input times its weight, which the
+    reductions add and may cancel (torch sums sixteen at a time, NumPy pairwise)."""
+    input, target = call.args[:2]
+    axis = 0 if input.ndim == 1 else 1
+    index = target.astype(np.int64)
+    kept = index != call.kwargs.get("ignore_index", -100)
+    safe = np.expand_dims(np.where(kept, index, 0), axis)
+    picked = np.take_along_axis(_finite_size(input), safe, axis=axis).squeeze(axis)
+    weight = call.kwargs.get("weight")
+    if weight is not None:
+        picked = picked * _finite_size(weight)[np.where(kept, index, 0)]
+    return np.where(kept, picked, 0.0)
+
+
+def class_gradient_magnitude(
+    spec: LossSpec, call: Call, options: dict[str, Any], grad_output: np.ndarray
+) -> float:
+    """The size of the terms of a cross entropy's gradient, ``g (s softmax(x) - a)`` with ``a``
+    the weighted (smoothed) target and ``s`` its sum: at most ``2 |g| max|w| sum|y|`` per position
+    (over the 'mean' denominator), where the two terms cancel for a confident right answer, each
+    rounded in its own way (torch's float32 log_softmax backward subtracts g from the sum of g)."""
+    input, target = call.args
+    weight = call.kwargs.get("weight")
+    largest_weight = 1.0 if weight is None else float(_finite_size(weight).max(initial=0.0))
+    if target.shape == input.shape:
+        axis = 0 if input.ndim == 1 else 1
+        mass = float(_finite_size(target).sum(axis=axis).max(initial=0.0))
+    else:
+        mass = 1.0  # one-hot, or smoothed: still a distribution
+    upstream = float(_finite_size(grad_output).max(initial=0.0))
+    if effective_reduction(options) == "mean":
+        ones = np.ones(input.shape[:1] + input.shape[2:] if input.ndim > 1 else ())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upstream = upstream * abs(_class_mean(ones, call)) / max(ones.size, 1)
+    return float(np.nan_to_num(2 * upstream * max(largest_weight, 1.0) * max(mass, 1.0)))
+
+
 # Probabilities for binary_cross_entropy: uniform; saturated (exactly 0 and 1, the smallest
 # subnormal-free values, and within a few ulps of 1, where the -100 clamp of the forward and the
 # 1e-12 floor of torch's backward act); multiples of 1/4 from 0 to 1; or each element in one of
@@ -1580,6 +1620,7 @@ SPECS: tuple[LossSpec, ...] = (
         lambda: class_calls(probabilities=True, smoothing=True),
         _class_mean,
         torch_differentiable=_zero_dimensional_target,
+        gradient_magnitude=class_gradient_magnitude,
         term_magnitude=class_term_magnitude,
     ),
     LossSpec(
@@ -1587,6 +1628,7 @@ SPECS: tuple[LossSpec, ...] = (
         lambda: class_calls(probabilities=False, smoothing=False),
         _class_mean,
         torch_differentiable=_zero_dimensional_target,
+        term_magnitude=nll_term_magnitude,
     ),
     # Each logarithm and torch's kernel term for term: a few ulps element by element.
     LossSpec("binary_cross_entropy", bce_calls, _element_mean, pointwise=True),
