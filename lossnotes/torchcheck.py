@@ -141,7 +141,7 @@ def _torch_name(name: str) -> str:
 
 def torch_function(name: str) -> Callable[..., Any]:
     """torch's ``<name>``: ``torch.nn.functional.<name>``, or the reference
-    built from a module (:data:`MODULE_REFERENCES`)."""
+    built from a module (``MODULE_REFERENCES``)."""
     import torch.nn.functional as F
 
     return MODULE_REFERENCES.get(name) or getattr(F, name)
@@ -159,7 +159,7 @@ def torch_loss(
 ) -> np.ndarray:
     """``torch.nn.functional.<name>(*args, **kwargs)``, NumPy in and out.
 
-    A tuple of arrays for a loss of :data:`MODULE_REFERENCES`.
+    A tuple of arrays for a loss of ``MODULE_REFERENCES``.
     """
     tensors = [_to_torch(a) for a in args]
     kw = {k: _to_torch(v) for k, v in (kwargs or {}).items()}
@@ -180,7 +180,7 @@ def torch_gradient(
     Returns ``(loss, gradient)``, the gradient with respect to each entry of
     ``wrt``, a position in ``args`` or the name of a keyword argument: a
     single array when ``wrt`` has one entry and a tuple otherwise, like
-    ``lossnotes.grad``.  For a loss of :data:`MODULE_REFERENCES`, which
+    ``lossnotes.grad``.  For a loss of ``MODULE_REFERENCES``, which
     returns ``(output, loss)``, the loss is that tuple and ``grad_output`` a
     tuple too; by default the gradient is that of the last entry, the loss.
     """
@@ -266,7 +266,7 @@ def assert_within_ulps(
 
     The comparison for float32 and float16 results of transcendental
     functions, whose last bit depends on the SIMD code each library picks for
-    the CPU (see :data:`TRANSCENDENTAL_ULPS`).
+    the CPU (see ``TRANSCENDENTAL_ULPS``).
     """
     apart = ulp_distance(ours, theirs)
     worst = float(apart.max(initial=0.0))

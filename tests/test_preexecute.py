@@ -224,6 +224,9 @@ def test_kernels_listen_on_the_ports_assigned_them() -> None:
     blocks = warmkernel.free_port_blocks(3)
     ports = [port for block in blocks for port in block]
     assert [len(block) for block in blocks] == [5, 5, 5] and len(set(ports)) == 15
+    # Outside the ephemeral range, where any outgoing connection could take one meanwhile.
+    low, high = warmkernel._ephemeral_ports()
+    assert not any(low <= port <= high for port in ports)
     for port in ports:  # free now
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", port))

@@ -224,14 +224,28 @@ CHANNELS = ("shell_port", "iopub_port", "stdin_port", "hb_port", "control_port")
 _ports: tuple[int, ...] | None = None
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel hands out to outgoing connections (Linux; its default elsewhere)."""
+    try:
+        low, high = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port_blocks(count: int, host: str = "127.0.0.1") -> list[tuple[int, ...]]:
     """``count`` disjoint blocks of ports, one port per channel each, free on ``host`` now.
 
-    Consecutive ports from a random start among the unprivileged ones, so that two builds on
-    one machine are unlikely to start from the same place; a taken port is skipped.
+    Consecutive ports from a random start, outside the operating system's ephemeral range: a
+    port from that range, free when assigned, could be taken by any outgoing connection (the
+    notebook clients' own among them) before the kernel binds it.  Two builds on one machine
+    are unlikely to start from the same place; a taken port is skipped.
     """
+    low, high = _ephemeral_ports()
+    # Unprivileged ports below the ephemeral range, or above it if it starts low.
+    first, last = (10000, low - 1) if low > 20000 else (high + 1, 65535)
     found: list[int] = []
-    port = random.randrange(20000, 60000)
+    port = random.randrange(first, last)
     while len(found) < count * len(CHANNELS):
         with socket.socket() as probe:
             try:
@@ -239,7 +253,7 @@ def free_port_blocks(count: int, host: str = "127.0.0.1") -> list[tuple[int, ...
                 found.append(port)
             except OSError:
                 pass
-        port = port + 1 if port < 65535 else 20000
+        port = port + 1 if port < last else first
     size = len(CHANNELS)
     return [tuple(found[i : i + size]) for i in range(0, len(found), size)]
 
